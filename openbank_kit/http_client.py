@@ -100,8 +100,7 @@ class ServiceClient:
                     path,
                     json=json,
                     headers=self._headers(headers, idempotency_key),
-                    timeout=self.timeout,
-                )
+                )  # timeouts are set on the client this class builds; an injected client keeps its own
             except httpx.TransportError as exc:  # connect errors, timeouts, broken connections
                 reason = f"{method} {path}: {type(exc).__name__}: {exc}".rstrip(": ")
                 if not retry_is_safe:

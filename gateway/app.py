@@ -1,0 +1,75 @@
+"""The gateway process: the only public origin (authorization server, sandbox API, portal, routing)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from gateway.api.discovery import router as discovery_router
+from gateway.models import TENANT_TABLES
+from gateway.sandbox.api import router as sandbox_router
+from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
+from gateway.sandbox.service import TenantService
+from gateway.settings import GatewaySettings
+from openbank_kit.db import Database
+from openbank_kit.http_client import ServiceClient
+from openbank_kit.internal_auth import internal_token_for
+from openbank_kit.service_app import create_service_app
+from openbank_kit.settings import load_settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+BACKEND_SERVICES = ("accounts", "payments", "loans")
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    db: Database | None = None,
+    migrate_on_start: bool = True,
+    service_clients: Mapping[str, httpx.Client] | None = None,
+) -> FastAPI:
+    """`service_clients` replaces the HTTP connections to the services (tests pass in-process clients)."""
+    settings = settings or load_settings(GatewaySettings)
+    db = db or Database("gateway", settings)
+    app = create_service_app(
+        service="gateway",
+        title="OpenBank Sandbox — gateway",
+        settings=settings,
+        db=db,
+        tenant_tables=TENANT_TABLES,
+        migrations_dir=MIGRATIONS_DIR,
+        routers=[discovery_router, sandbox_router],
+        migrate_on_start=migrate_on_start,
+        on_started=_provision_demo if settings.provision_demo else None,
+    )
+    token = internal_token_for(settings)
+    clients = service_clients or {}
+    ports = [LocalTenantPort("gateway", db, TENANT_TABLES)]
+    for name in BACKEND_SERVICES:
+        client = ServiceClient(
+            settings.url_of(name),
+            timeout_s=settings.internal_timeout_s,
+            token_provider=lambda: token,
+            client=clients.get(name),
+        )
+        ports.append(HttpTenantPort(name, client))
+    app.state.tenant_service = TenantService(db, ports, settings)
+    return app
+
+
+def _provision_demo(app: FastAPI) -> None:
+    """Compose start-up: make sure tenant demo exists; its token goes to var/ and the log, once."""
+    import structlog
+
+    from openbank_kit.errors import Conflict
+
+    try:
+        created = app.state.tenant_service.create("demo")
+    except Conflict:
+        return
+    path = Path(app.state.settings.var_dir) / "demo-initial-access-token"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(created.initial_access_token + "\n")
+    structlog.get_logger().info("tenant demo provisioned", initial_access_token=created.initial_access_token)

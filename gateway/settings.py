@@ -1,0 +1,5 @@
+from openbank_kit.settings import KitSettings
+
+
+class GatewaySettings(KitSettings):
+    """The gateway reads the shared OPENBANK_* settings; authorization-server settings join here."""

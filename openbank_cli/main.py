@@ -1,0 +1,247 @@
+"""The `openbank` command: up | seed | reset | tenants | migrate | bench."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from openbank_kit.db import DatabaseUnavailable
+from openbank_kit.errors import OBIEError
+from openbank_kit.settings import KitSettings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="OpenBank Sandbox: an open-banking sandbox for a city commercial bank.", no_args_is_help=True
+)
+bench_app = typer.Typer(help="Benchmarks (figures printed, nothing asserted).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+console = Console(stderr=True)
+DEMO_TENANT = "demo"
+
+
+class UsageError(Exception):
+    """A mistake by the person at the keyboard: one line, exit 2."""
+
+
+def expected_errors(command: Callable) -> Callable:
+    """Expected mistakes print one line and exit non-zero; only real bugs show a traceback."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (SettingsError, UsageError) as exc:
+            console.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        except DatabaseUnavailable as exc:
+            console.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        except OBIEError as exc:
+            console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _world_progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _prepare(settings: KitSettings):
+    """Open, check and migrate every database; generate today's world with a progress bar if needed."""
+    from openbank_cli.stack import LocalStack
+    from openbank_kit.tenancy import generate_world_for
+
+    stack = LocalStack(settings)
+    stack.check_reachable()
+    stack.migrate()
+    tenants = stack.tenant_service()
+    spec = tenants.world_spec()
+    with _world_progress() as progress:
+        task = progress.add_task(f"synthetic world (seed {spec.seed}, as of {spec.as_of})", total=None)
+        generate_world_for(
+            spec, progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+    return stack, tenants
+
+
+@app.command()
+@expected_errors
+def migrate() -> None:
+    """Apply every service's database migrations."""
+    from openbank_cli.stack import LocalStack
+
+    stack = LocalStack(load_settings())
+    stack.check_reachable()
+    stack.migrate()
+    console.print("migrations applied: " + ", ".join(db.describe() for db in stack.databases.values()))
+
+
+@app.command()
+@expected_errors
+def seed(tenant: Annotated[str, typer.Option("--tenant", help="tenant name, e.g. team-a")]) -> None:
+    """Create a tenant and load its world into every service."""
+    settings = load_settings()
+    stack, tenants = _prepare(settings)
+    created = tenants.create(tenant)
+    console.print(f"tenant [bold]{created.tenant_id}[/bold] created")
+    print(f"InitialAccessToken: {created.initial_access_token}")
+
+
+@app.command()
+@expected_errors
+def reset(tenant: Annotated[str, typer.Option("--tenant", help="tenant name")]) -> None:
+    """Restore a tenant's persona world (apps and initial access token kept)."""
+    settings = load_settings()
+    stack, tenants = _prepare(settings)
+    tenants.get_active(tenant)
+    tenants.reset(tenant)
+    console.print(f"tenant [bold]{tenant}[/bold] reset")
+
+
+@app.command("tenants")
+@expected_errors
+def list_tenants() -> None:
+    """List tenants."""
+    from openbank_cli.stack import LocalStack
+
+    stack = LocalStack(load_settings())
+    stack.check_reachable()
+    stack.migrate()
+    for tenant in stack.tenant_service().list_tenants():
+        print(
+            f"{tenant.tenant_id}\tcreated {tenant.created_at:%Y-%m-%d %H:%M}Z\tworld as of {tenant.world_as_of}"
+        )
+
+
+@app.command()
+@expected_errors
+def up(demo: Annotated[bool, typer.Option(help="provision the demo tenant")] = True) -> None:
+    """Start the gateway and the services; Ctrl-C stops them all."""
+    from openbank_cli import supervisor
+    from openbank_kit.internal_auth import internal_token_for
+
+    settings = load_settings()
+    try:
+        supervisor.check_ports_free(settings)
+    except supervisor.StartupError as exc:
+        raise UsageError(str(exc)) from None
+    Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
+    stack, tenants = _prepare(settings)
+    token = _demo_token(settings, tenants) if demo else None
+    stack.dispose()
+    children = supervisor.start_children(
+        settings, supervisor.child_environment(settings, internal_token_for(settings))
+    )
+    try:
+        supervisor.wait_until_ready(settings, children)
+    except supervisor.StartupError as exc:
+        supervisor.stop_children(children)
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    _print_banner(settings, token)
+    raise typer.Exit(supervisor.supervise(children))
+
+
+def _demo_token(settings: KitSettings, tenants) -> str:
+    """The demo tenant's initial access token: created once, then read back from var/ on every start."""
+    from openbank_kit.errors import NotFound
+
+    path = Path(settings.var_dir) / f"{DEMO_TENANT}-initial-access-token"
+    try:
+        tenants.get_active(DEMO_TENANT)
+    except NotFound:
+        with console.status("provisioning tenant demo…"):
+            token = tenants.create(DEMO_TENANT).initial_access_token
+        path.write_text(token + "\n")
+        return token
+    token = path.read_text().strip() if path.exists() else ""
+    try:
+        if tenants.authenticate(token).tenant_id == DEMO_TENANT:
+            return token
+    except OBIEError:
+        pass
+    token = tenants.replace_initial_access_token(DEMO_TENANT)  # the file was lost: issue a new one
+    path.write_text(token + "\n")
+    return token
+
+
+def _print_banner(settings: KitSettings, token: str | None) -> None:
+    gateway = settings.url_of("gateway")
+    lines = [
+        "",
+        "OpenBank Sandbox is up",
+        f"  gateway (public)  {gateway}",
+        *(f"  {name:<17} {settings.url_of(name)}" for name in ("accounts", "payments", "loans")),
+        f"  logs              {Path(settings.var_dir).resolve() / 'log'}",
+        "",
+        "Tenant demo",
+        "  persona login     zhang.wei / sandbox / one-time code 123456 (all personas: GET /sandbox/v1/personas)",
+    ]
+    if token:
+        lines.append(
+            f"  initial access token  {token}  (also in {Path(settings.var_dir) / 'demo-initial-access-token'})"
+        )
+    lines += [
+        "",
+        "Try:",
+        f"  curl -s {gateway}/.well-known/openid-configuration",
+        "",
+        "Ctrl-C stops everything.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+@app.command()
+@expected_errors
+def serve(process: Annotated[str, typer.Argument(help="gateway, accounts, payments or loans")]) -> None:
+    """Run one process in the foreground (containers; `openbank up` runs all four)."""
+    import uvicorn
+
+    from openbank_cli.supervisor import APPS
+
+    settings = load_settings()
+    if process not in APPS:
+        raise UsageError(f"unknown process {process!r}: choose one of {', '.join(APPS)}")
+    uvicorn.run(
+        APPS[process], factory=True, host=settings.host, port=settings.port_of(process), access_log=False
+    )
+
+
+@bench_app.command("provisioning")
+@expected_errors
+def bench_provisioning(
+    backend: Annotated[str, typer.Option(help="sqlite, postgresql or all")] = "all",
+    tenants: Annotated[int, typer.Option(min=1, max=100, help="tenants to provision per backend")] = 5,
+) -> None:
+    """Time creating one tenant with the default world, on SQLite and PostgreSQL."""
+    from loadtests.provisioning import run_provisioning_benchmark
+
+    if backend not in {"sqlite", "postgresql", "all"}:
+        raise UsageError("--backend must be sqlite, postgresql or all")
+    backends = ["sqlite", "postgresql"] if backend == "all" else [backend]
+    run_provisioning_benchmark(backends, tenants, print)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

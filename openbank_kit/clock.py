@@ -1,0 +1,65 @@
+"""Per-tenant sandbox clocks.
+
+Business code never calls `datetime.now()`: it asks `tenant_now(session, tenant_id)`. A tenant's clock is the
+wall clock plus a forward-only offset that the gateway owns and pushes to every service (`set_clock_offset`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, Column
+from sqlmodel import Field, Session, SQLModel
+
+from openbank_kit.db import UtcDateTime
+
+BANK_TIMEZONE = ZoneInfo("Asia/Shanghai")
+MAX_ADVANCE_DAYS = 3660  # bound on one clock move: ten years
+
+
+class TenantClock(SQLModel, table=True):
+    __tablename__ = "tenant_clock"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    offset_s: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+def wall_clock() -> datetime:
+    """The real time; only clocks (and logs) read it."""
+    return datetime.now(UTC)
+
+
+def clock_now(offset_s: int, *, wall: datetime | None = None) -> datetime:
+    """The sandbox time for a clock offset, in the bank's time zone (what goes on the wire)."""
+    return ((wall or wall_clock()) + timedelta(seconds=offset_s)).astimezone(BANK_TIMEZONE)
+
+
+def clock_offset(session: Session, tenant_id: str) -> int:
+    clock = session.get(TenantClock, tenant_id)
+    return clock.offset_s if clock else 0
+
+
+def tenant_now(session: Session, tenant_id: str) -> datetime:
+    """Now, for tenant `tenant_id`."""
+    return clock_now(clock_offset(session, tenant_id))
+
+
+def tenant_today(session: Session, tenant_id: str) -> date:
+    return tenant_now(session, tenant_id).date()
+
+
+def set_clock_offset(session: Session, tenant_id: str, offset_s: int) -> None:
+    """Record a tenant's clock offset (the caller commits). Clocks only move forward."""
+    if offset_s < 0:
+        raise ValueError("a sandbox clock offset cannot be negative")
+    clock = session.get(TenantClock, tenant_id)
+    if clock is None:
+        session.add(TenantClock(tenant_id=tenant_id, offset_s=offset_s, updated_at=wall_clock()))
+        return
+    if offset_s < clock.offset_s:
+        raise ValueError("a sandbox clock only moves forward")
+    clock.offset_s = offset_s
+    clock.updated_at = wall_clock()
+    session.add(clock)

@@ -1,0 +1,143 @@
+"""OBIE idempotency, backed by each service's own database.
+
+Semantics (DESIGN.md §3, §6): within 24 h (tenant clock) the same key with the same body returns the original
+response; the same key with a different body is a 400; concurrent duplicates create exactly one resource.
+
+How: the key's record is inserted *first* in the same transaction that creates the resource. A concurrent
+duplicate's insert waits on the primary key until the first transaction ends (PostgreSQL row lock, SQLite write
+lock), then either fails (the first committed: we read and return its response) or succeeds (the first rolled back:
+we create). A wait longer than the lock timeout answers 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Field, Session, SQLModel
+
+from openbank_kit.clock import tenant_now
+from openbank_kit.db import Database, UtcDateTime
+from openbank_kit.errors import BadRequest, Conflict, FieldInvalid
+
+IDEMPOTENCY_HEADER = "x-idempotency-key"
+RETENTION = timedelta(hours=24)
+MAX_ATTEMPTS = 3  # one insert race lost at most once per attempt; three is plenty
+_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,40}$")  # OBIE Max40Text, printable, no spaces
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_record"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(primary_key=True, max_length=128)
+    operation: str = Field(primary_key=True, max_length=128)
+    key: str = Field(primary_key=True, max_length=40)
+    request_hash: str = Field(max_length=64)
+    status_code: int = 0
+    response_body: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    resource_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: Any
+    resource_id: str | None = None
+    replayed: bool = False
+
+
+def request_fingerprint(body: Any) -> str:
+    """A digest of the request body that ignores key order and whitespace."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def validate_idempotency_key(key: str | None) -> str:
+    if key is None or key == "":
+        raise FieldInvalid(path=IDEMPOTENCY_HEADER, message="x-idempotency-key header is required")
+    if not _KEY_PATTERN.match(key):
+        raise FieldInvalid(
+            path=IDEMPOTENCY_HEADER, message="x-idempotency-key must be 1-40 printable characters"
+        )
+    return key
+
+
+class IdempotencyStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def run(
+        self,
+        *,
+        tenant_id: str,
+        client_id: str,
+        operation: str,
+        key: str | None,
+        body: Any,
+        create: Callable[[Session, datetime], StoredResponse],
+    ) -> StoredResponse:
+        """Create once per (tenant, client, operation, key); `create` adds its rows to the session, never commits."""
+        key = validate_idempotency_key(key)
+        fingerprint = request_fingerprint(body)
+        record_key = (tenant_id, client_id, operation, key)
+        for _attempt in range(MAX_ATTEMPTS):
+            with self.db.write_session() as session:
+                now = tenant_now(session, tenant_id)
+                existing = session.get(IdempotencyRecord, record_key)
+                if existing is not None and existing.expires_at > now:
+                    return _replay(existing, fingerprint)
+                if existing is not None:
+                    session.delete(existing)  # expired: the key is free again
+                    session.flush()
+                record = IdempotencyRecord(
+                    tenant_id=tenant_id,
+                    client_id=client_id,
+                    operation=operation,
+                    key=key,
+                    request_hash=fingerprint,
+                    created_at=now,
+                    expires_at=now + RETENTION,
+                )
+                session.add(record)
+                try:
+                    session.flush()
+                except IntegrityError:
+                    session.rollback()
+                    continue  # a duplicate committed first: read its response on the next attempt
+                except OperationalError as exc:
+                    raise _still_in_progress() from exc
+                response = create(session, now)
+                record.status_code = response.status_code
+                record.response_body = response.body
+                record.resource_id = response.resource_id
+                session.add(record)
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    continue
+                return response
+        raise _still_in_progress()
+
+
+def _replay(existing: IdempotencyRecord, fingerprint: str) -> StoredResponse:
+    if existing.request_hash != fingerprint:
+        raise BadRequest(
+            message="x-idempotency-key was already used with a different request body",
+            path=IDEMPOTENCY_HEADER,
+        )
+    return StoredResponse(existing.status_code, existing.response_body, existing.resource_id, replayed=True)
+
+
+def _still_in_progress() -> Conflict:
+    return Conflict(message="a request with this x-idempotency-key is still being processed; retry shortly")

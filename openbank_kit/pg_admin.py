@@ -1,0 +1,47 @@
+"""Creating and dropping whole PostgreSQL databases (tests and benchmarks get a fresh one each run)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import create_engine, make_url, text
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def fresh_database_name(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(4)}"
+
+
+def database_url(admin_url: str, name: str) -> str:
+    url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """Create database `name` on the server of `admin_url`; returns its URL."""
+    if not _NAME.match(name):
+        raise ValueError(f"unsafe database name {name!r}")
+    engine = create_engine(
+        database_url(admin_url, make_url(admin_url).database or "postgres"), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return database_url(admin_url, name)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    if not _NAME.match(name):
+        raise ValueError(f"unsafe database name {name!r}")
+    engine = create_engine(
+        database_url(admin_url, make_url(admin_url).database or "postgres"), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()

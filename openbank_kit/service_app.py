@@ -1,0 +1,62 @@
+"""The app factory every process shares: middleware, error handlers, health, internal tenant routes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+
+from openbank_kit.db import Database
+from openbank_kit.errors import install_error_handlers
+from openbank_kit.health import router as health_router
+from openbank_kit.interaction import InteractionIdMiddleware
+from openbank_kit.internal_auth import internal_token_for
+from openbank_kit.logging import RequestLogMiddleware, configure_logging
+from openbank_kit.migrations import upgrade
+from openbank_kit.settings import KitSettings
+from openbank_kit.tenancy import TenantTables
+from openbank_kit.tenant_api import tenant_router
+
+
+def create_service_app(
+    *,
+    service: str,
+    title: str,
+    settings: KitSettings,
+    db: Database | None,
+    tenant_tables: TenantTables,
+    migrations_dir: Path,
+    routers: Sequence[APIRouter],
+    migrate_on_start: bool = True,
+    on_started: Callable[[FastAPI], None] | None = None,
+) -> FastAPI:
+    db = db or Database(service, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        configure_logging(service, settings.log_level, json=settings.log_json)
+        if migrate_on_start:
+            upgrade(db, migrations_dir)
+        if on_started is not None:
+            on_started(app)
+        yield
+        db.dispose()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.service = service
+    app.state.settings = settings
+    app.state.db = db
+    app.state.tenant_tables = tenant_tables
+    app.state.migrations_dir = migrations_dir
+    app.state.internal_token = internal_token_for(settings)
+    install_error_handlers(app)
+    # Added last runs first: the interaction id must exist before the request is logged.
+    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(InteractionIdMiddleware)
+    app.include_router(health_router)
+    app.include_router(tenant_router())
+    for router in routers:
+        app.include_router(router)
+    return app

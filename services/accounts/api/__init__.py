@@ -1,0 +1,3 @@
+"""Public routes (OBIE Account Information) land here with the Accounts issue."""
+
+ROUTERS: list = []

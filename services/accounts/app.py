@@ -1,0 +1,33 @@
+"""The accounts process: ledger of record and (later) the Account Information API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from openbank_kit.db import Database
+from openbank_kit.service_app import create_service_app
+from openbank_kit.settings import load_settings
+from services.accounts.api import ROUTERS
+from services.accounts.internal_api import router as internal_router
+from services.accounts.models import TENANT_TABLES
+from services.accounts.settings import AccountsSettings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def create_app(
+    settings: AccountsSettings | None = None, db: Database | None = None, migrate_on_start: bool = True
+) -> FastAPI:
+    settings = settings or load_settings(AccountsSettings)
+    return create_service_app(
+        service="accounts",
+        title="OpenBank Sandbox — accounts",
+        settings=settings,
+        db=db,
+        tenant_tables=TENANT_TABLES,
+        migrations_dir=MIGRATIONS_DIR,
+        routers=[*ROUTERS, internal_router],
+        migrate_on_start=migrate_on_start,
+    )

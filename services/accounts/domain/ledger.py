@@ -1,0 +1,63 @@
+"""Double-entry rules, pure: no I/O. Amounts are integer fen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from services.accounts.domain.errors import BalanceRuleBroken, UnbalancedTransaction
+
+CLASS_III_MAX_BALANCE_FEN = 200_000  # PBOC 银发〔2018〕16号: a Class Ⅲ account holds at most ¥2,000
+MAX_POSTINGS_PER_TRANSACTION = 50
+
+
+@dataclass(frozen=True)
+class PostingLine:
+    account_id: str
+    amount_fen: int  # positive credits the account, negative debits it
+
+
+def check_balanced(lines: Iterable[PostingLine]) -> list[PostingLine]:
+    """A ledger transaction has 2..50 non-zero legs that sum to exactly zero."""
+    lines = list(lines)
+    if not 2 <= len(lines) <= MAX_POSTINGS_PER_TRANSACTION:
+        raise UnbalancedTransaction(
+            message=f"a ledger transaction has 2 to {MAX_POSTINGS_PER_TRANSACTION} postings", path="Postings"
+        )
+    for index, line in enumerate(lines):
+        if line.amount_fen == 0:
+            raise UnbalancedTransaction(
+                message="a posting amount cannot be zero", path=f"Postings[{index}].Amount"
+            )
+    total = sum(line.amount_fen for line in lines)
+    if total != 0:
+        raise UnbalancedTransaction(
+            message=f"postings do not balance: they sum to {total} fen", path="Postings"
+        )
+    return lines
+
+
+def check_balances_after(
+    lines: Iterable[PostingLine], balances_before_fen: Mapping[str, int], account_classes: Mapping[str, str]
+) -> dict[str, int]:
+    """The balances after posting, refusing any customer account that would go below zero or over its cap."""
+    after = dict(balances_before_fen)
+    for line in lines:
+        after[line.account_id] = after.get(line.account_id, 0) + line.amount_fen
+    for account_id, balance_fen in after.items():
+        account_class = account_classes[account_id]
+        if account_class == "INTERNAL":
+            continue  # the bank's own accounts (clearing, settlement) carry either sign
+        if balance_fen < 0:
+            raise BalanceRuleBroken(message=f"insufficient funds in account {account_id}", path="Postings")
+        if (
+            account_class == "III"
+            and balance_fen > CLASS_III_MAX_BALANCE_FEN
+            and balance_fen > balances_before_fen.get(account_id, 0)
+        ):
+            raise BalanceRuleBroken(
+                message=f"account {account_id} is Class III: its balance may not exceed 2000.00 CNY "
+                "(CLASS_III_BALANCE_LIMIT)",
+                path="Postings",
+            )
+    return after

@@ -1,0 +1,3 @@
+"""Public routes (the Lending API) land here with the Lending issue."""
+
+ROUTERS: list = []

@@ -1,0 +1,5 @@
+from openbank_kit.settings import KitSettings
+
+
+class LoansSettings(KitSettings):
+    """Loans reads the shared OPENBANK_* settings; its own limits join here as they appear."""

@@ -1,0 +1,4 @@
+from openbank_kit.migrations import run_env
+from services.payments.models import ALL_TABLES
+
+run_env(ALL_TABLES)

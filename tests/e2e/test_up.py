@@ -1,0 +1,131 @@
+"""`openbank up` for real: four processes on their ports, discovery answers, Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+PROCESSES = ("gateway", "accounts", "payments", "loans")
+
+
+def free_ports(count: int) -> list[int]:
+    sockets, ports = [], []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+        ports.append(s.getsockname()[1])
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.fixture
+def up_env(tmp_path) -> dict[str, str]:
+    ports = free_ports(4)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBANK_")}
+    env.update(
+        {f"OPENBANK_{name.upper()}_PORT": str(port) for name, port in zip(PROCESSES, ports, strict=True)}
+    )
+    env.update(
+        {
+            "OPENBANK_VAR_DIR": str(tmp_path / "var"),
+            "OPENBANK_ISSUER": f"http://127.0.0.1:{ports[0]}",
+            "OPENBANK_WORLD_RETAIL_CUSTOMERS": "20",
+            "OPENBANK_WORLD_SMES": "3",
+        }
+    )
+    return env
+
+
+def start_up(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openbank_cli.main", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    banner = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        banner.append(line)
+        if "Ctrl-C stops everything" in line:
+            return process, "".join(banner)
+    process.kill()
+    raise AssertionError("openbank up did not start:\n" + "".join(banner) + process.stderr.read())
+
+
+def stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGINT)
+    return process.wait(timeout=30)
+
+
+def nothing_listens_on(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_up_serves_every_process_and_stops_cleanly_then_reuses_its_data(up_env):
+    process, banner = start_up(up_env)
+    gateway = up_env["OPENBANK_ISSUER"]
+    try:
+        assert f"curl -s {gateway}/.well-known/openid-configuration" in banner
+        assert "zhang.wei / sandbox" in banner
+        discovery = httpx.get(f"{gateway}/.well-known/openid-configuration").json()
+        assert discovery["issuer"] == gateway
+        for name in PROCESSES:
+            port = up_env[f"OPENBANK_{name.upper()}_PORT"]
+            ready = httpx.get(f"http://127.0.0.1:{port}/readyz")
+            assert ready.status_code == 200 and ready.json()["Service"] == name
+            assert ready.headers["x-fapi-interaction-id"]
+        # Over real HTTP between processes: create, reset, and isolate a second tenant.
+        created = httpx.post(f"{gateway}/sandbox/v1/tenants", json={"Name": "team-e2e"}, timeout=30)
+        assert created.status_code == 201, created.text
+        token = created.json()["InitialAccessToken"]
+        reset = httpx.post(
+            f"{gateway}/sandbox/v1/reset", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        assert reset.status_code == 200, reset.text
+        demo_token = (Path(up_env["OPENBANK_VAR_DIR"]) / "demo-initial-access-token").read_text().strip()
+        assert demo_token in banner
+    finally:
+        assert stop(process) == 0
+    for name in PROCESSES:
+        assert nothing_listens_on(int(up_env[f"OPENBANK_{name.upper()}_PORT"])), f"{name} still listening"
+
+    process, banner = start_up(up_env)
+    try:
+        assert demo_token in banner  # same data, same token
+        again = httpx.post(f"{gateway}/sandbox/v1/tenants", json={"Name": "team-e2e"}, timeout=30)
+        assert again.status_code == 409  # the tenant made in the first run is still there
+    finally:
+        assert stop(process) == 0
+
+
+def test_a_port_in_use_names_the_port_and_the_variable(up_env):
+    port = int(up_env["OPENBANK_PAYMENTS_PORT"])
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "openbank_cli.main", "up"],
+            env=up_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert str(port) in result.stderr and "OPENBANK_PAYMENTS_PORT" in result.stderr
