@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import openbank_kit.db
+from openbank_kit import kit_tables_v1
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -19,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    kit_tables_v1.upgrade()
     op.create_table(
         "account",
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
@@ -57,20 +59,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "customer_id"),
     )
     op.create_table(
-        "idempotency_record",
-        sa.Column("tenant_id", sa.String(length=64), nullable=False),
-        sa.Column("client_id", sa.String(length=128), nullable=False),
-        sa.Column("operation", sa.String(length=128), nullable=False),
-        sa.Column("key", sa.String(length=40), nullable=False),
-        sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=False),
-        sa.Column("response_body", sa.JSON(), nullable=True),
-        sa.Column("resource_id", sa.String(length=64), nullable=True),
-        sa.Column("created_at", openbank_kit.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", openbank_kit.db.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("tenant_id", "client_id", "operation", "key"),
-    )
-    op.create_table(
         "ledger_transaction",
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
         sa.Column("transaction_id", sa.String(length=40), nullable=False),
@@ -93,28 +81,12 @@ def upgrade() -> None:
         sa.Column("amount_fen", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "account_id", "posting_id"),
     )
-    op.create_table(
-        "tenant_clock",
-        sa.Column("tenant_id", sa.String(length=64), nullable=False),
-        sa.Column("offset_s", sa.BigInteger(), nullable=False),
-        sa.Column("updated_at", openbank_kit.db.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("tenant_id"),
-    )
-    op.create_table(
-        "world_template",
-        sa.Column("template_id", sa.String(length=64), nullable=False),
-        sa.Column("config_json", sa.String(), nullable=False),
-        sa.Column("created_at", openbank_kit.db.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("template_id"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("world_template")
-    op.drop_table("tenant_clock")
+    kit_tables_v1.downgrade()
     op.drop_table("posting")
     op.drop_table("ledger_transaction")
-    op.drop_table("idempotency_record")
     op.drop_table("customer")
     with op.batch_alter_table("account", schema=None) as batch_op:
         batch_op.drop_index("ix_account_tenant_customer")
