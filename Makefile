@@ -30,6 +30,7 @@ format: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/openbank bench provisioning --backend all
+	$(BIN)/openbank bench tokens
 
 clean:
 	rm -rf var

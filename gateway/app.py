@@ -8,8 +8,13 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from gateway.api.discovery import router as discovery_router
 from gateway.models import TENANT_TABLES
+from gateway.oauth.api import router as oauth_router
+from gateway.oauth.authorization_server import AuthorizationServer
+from gateway.oauth.clients import ClientRegistry
+from gateway.oauth.keys import KeyStore
+from gateway.oauth.replay_cache import replay_cache_from_url
+from gateway.oauth.tokens import AccessTokenIssuer
 from gateway.sandbox.api import router as sandbox_router
 from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
 from gateway.sandbox.service import TenantService
@@ -40,7 +45,7 @@ def create_app(
         db=db,
         tenant_tables=TENANT_TABLES,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[discovery_router, sandbox_router],
+        routers=[oauth_router, sandbox_router],
         migrate_on_start=migrate_on_start,
         on_started=_provision_demo if settings.provision_demo else None,
     )
@@ -56,6 +61,13 @@ def create_app(
         )
         ports.append(HttpTenantPort(name, client))
     app.state.tenant_service = TenantService(db, ports, settings)
+    keys = KeyStore(db)
+    app.state.oauth = AuthorizationServer(
+        settings.issuer,
+        ClientRegistry(db, settings.issuer),
+        AccessTokenIssuer(settings.issuer, keys),
+        replay_cache_from_url(settings.redis_url),
+    )
     return app
 
 

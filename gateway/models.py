@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 from openbank_kit.clock import TenantClock
@@ -41,10 +42,44 @@ class SandboxUser(SQLModel, table=True):
     is_persona: bool
 
 
+class SigningKey(SQLModel, table=True):
+    """The gateway's token-signing keys. The private half never leaves this table (not logged, not served)."""
+
+    __tablename__ = "signing_key"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    alg: str = Field(max_length=10)
+    private_jwk: Any = Field(sa_column=Column(JSON, nullable=False))
+    public_jwk: Any = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    # Rotated keys stop signing at once but stay in the JWKS until tokens they signed have expired.
+    retired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class OAuthClient(SQLModel, table=True):
+    """A partner app (RFC 7591 client). Belongs to one tenant; survives the tenant's reset."""
+
+    __tablename__ = "oauth_client"
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    tenant_id: str = Field(index=True, max_length=64)
+    profile: str = Field(max_length=16)  # fapi2 | sandbox-basic
+    token_endpoint_auth_method: str = Field(max_length=32)
+    client_secret_sha256: str | None = Field(default=None, max_length=64)
+    registration_access_token_sha256: str = Field(max_length=64, unique=True)
+    client_metadata: Any = Field(
+        sa_column=Column(JSON, nullable=False)
+    )  # every registered field, defaults included
+    client_id_issued_at: int
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
 TENANT_TABLES = TenantTables(service="gateway", world_tables=[SandboxUser.__table__])
 
 ALL_TABLES = [
     Tenant.__table__,
+    SigningKey.__table__,
+    OAuthClient.__table__,
     SandboxUser.__table__,
     TenantClock.__table__,
     IdempotencyRecord.__table__,

@@ -236,6 +236,18 @@ def bench_provisioning(
     run_provisioning_benchmark(backends, tenants, print)
 
 
+@bench_app.command("tokens")
+@expected_errors
+def bench_tokens(
+    requests: Annotated[int, typer.Option(min=10, max=100000, help="token requests to send")] = 2000,
+    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 8,
+) -> None:
+    """Token endpoint rate for client_credentials with private_key_jwt + DPoP, one gateway process."""
+    from loadtests.token_rate import run_token_benchmark
+
+    run_token_benchmark(requests, concurrency, print)
+
+
 def main() -> None:
     try:
         app()

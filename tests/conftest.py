@@ -34,6 +34,8 @@ def test_settings(backend, tmp_path_factory) -> Iterator[KitSettings]:
     if backend == "postgresql":
         name = pg_admin.fresh_database_name("openbank_test")
         overrides["database_url"] = pg_admin.create_database(PG_ADMIN_URL, name)
+        # The "real" layout: PostgreSQL and Redis together (replay caches, later rate limits).
+        overrides["redis_url"] = os.environ.get("OPENBANK_TEST_REDIS_URL")
     yield load_settings(**overrides)
     if name:
         pg_admin.drop_database(PG_ADMIN_URL, name)

@@ -286,7 +286,7 @@ class DPoPVerifier:
         jwk = self._check_header(header)
         jkt = self._check_signature(proof, header["alg"], jwk)
         claims = self._check_claims(payload, method=method, url=url, access_token=access_token)
-        if expected_jkt is not None and not hmac.compare_digest(jkt, expected_jkt):
+        if expected_jkt is not None and not hmac.compare_digest(jkt.encode(), expected_jkt.encode("utf-8")):
             raise InvalidDPoPProofError("DPoP key does not match the bound key")
         self._check_nonce(claims.get("nonce"))
         # Last, so that a proof rejected above does not burn its jti (RFC 9449 §11.1).
@@ -306,12 +306,12 @@ class DPoPVerifier:
     def _single_proof(self, proof_values: Sequence[str]) -> str:
         if isinstance(proof_values, str):  # a bare header value, not a list of them
             proof_values = [proof_values]
-        values = [value.strip() for value in proof_values if value and value.strip()]
-        if not values:
-            raise InvalidDPoPProofError("missing DPoP proof")
+        values = [value.strip() for value in proof_values]
         # A comma never occurs in a compact JWS: it means a proxy folded two DPoP headers into one.
-        if len(values) > 1 or "," in values[0]:
+        if len(values) > 1 or (values and "," in values[0]):
             raise InvalidDPoPProofError("more than one DPoP header")
+        if not values or not values[0]:
+            raise InvalidDPoPProofError("missing DPoP proof")
         proof = values[0]
         if len(proof.encode("utf-8")) > self.max_proof_bytes:
             raise InvalidDPoPProofError(f"DPoP proof exceeds {self.max_proof_bytes} bytes")
@@ -354,7 +354,9 @@ class DPoPVerifier:
         if not isinstance(jwk, dict):
             raise InvalidDPoPProofError("invalid 'jwk' header: must be a JSON object")
         if jwk.get("kty") == "oct" or _PRIVATE_JWK_MEMBERS.intersection(jwk):
-            raise InvalidDPoPProofError("invalid 'jwk' header: must be a public key, private key material found")
+            raise InvalidDPoPProofError(
+                "invalid 'jwk' header: must be a public key, private key material found"
+            )
         self._check_key_fits_alg(alg, jwk)
         return jwk
 
@@ -370,7 +372,9 @@ class DPoPVerifier:
             except ValueError:
                 bits = 0
             if bits < MIN_RSA_KEY_BITS:
-                raise InvalidDPoPProofError(f"invalid 'jwk' header: RSA key must be at least {MIN_RSA_KEY_BITS} bits")
+                raise InvalidDPoPProofError(
+                    f"invalid 'jwk' header: RSA key must be at least {MIN_RSA_KEY_BITS} bits"
+                )
 
     def _check_signature(self, proof: str, alg: str, jwk: dict[str, Any]) -> str:
         """Verify the signature with the header's own key and return that key's thumbprint."""
@@ -401,7 +405,9 @@ class DPoPVerifier:
 
         jti = claims["jti"]
         if not isinstance(jti, str) or not 1 <= len(jti) <= MAX_JTI_LENGTH:
-            raise InvalidDPoPProofError(f"invalid 'jti' claim: must be a string of 1 to {MAX_JTI_LENGTH} characters")
+            raise InvalidDPoPProofError(
+                f"invalid 'jti' claim: must be a string of 1 to {MAX_JTI_LENGTH} characters"
+            )
 
         # Methods are case-sensitive (RFC 9110 §9.1), so no case folding.
         if claims["htm"] != method:
