@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
+import threading
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
@@ -173,9 +177,18 @@ class RegisteredClient:
     registration_access_token: str
 
 
+CLIENT_CACHE_TTL_S = (
+    5.0  # how long another gateway process may serve a client after it was changed or deleted
+)
+CLIENT_CACHE_MAX = 10_000
+
+
 class ClientRegistry:
     def __init__(self, db: Database, issuer: str):
         self.db, self.issuer = db, issuer
+        # The token endpoint looks a client up on every call; a short-lived cache spares the database round trip.
+        self._cache: dict[str, tuple[float, OAuthClient | None]] = {}
+        self._cache_lock = threading.Lock()
 
     def register(self, tenant_id: str, body: Any) -> RegisteredClient:
         metadata = validate_metadata(body)
@@ -210,6 +223,7 @@ class ClientRegistry:
             stored.token_endpoint_auth_method = metadata["token_endpoint_auth_method"]
             session.add(stored)
             session.commit()
+        self.forget(row.client_id)
         return metadata
 
     def delete(self, client_id: str) -> None:
@@ -218,10 +232,24 @@ class ClientRegistry:
             if row is not None:
                 session.delete(row)
             session.commit()
+        self.forget(client_id)
 
     def get(self, client_id: str) -> OAuthClient | None:
+        now = time.monotonic()
+        cached = self._cache.get(client_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         with self.db.read_session() as session:
-            return session.get(OAuthClient, client_id)
+            row = session.get(OAuthClient, client_id)
+        with self._cache_lock:
+            if len(self._cache) >= CLIENT_CACHE_MAX:
+                self._cache.clear()  # bounded: a flood of unknown ids cannot grow it without limit
+            self._cache[client_id] = (now + CLIENT_CACHE_TTL_S, row)
+        return row
+
+    def forget(self, client_id: str) -> None:
+        with self._cache_lock:
+            self._cache.pop(client_id, None)
 
     def by_registration_token(self, client_id: str, token: str | None) -> OAuthClient | None:
         row = self.get(client_id)
@@ -293,4 +321,10 @@ class AuthlibClient(ClientMixin):
         return grant_type in self.metadata["grant_types"]
 
     def key_set(self) -> KeySet:
-        return KeySet.import_key_set(self.metadata["jwks"])
+        return _key_set(json.dumps(self.metadata["jwks"], sort_keys=True))
+
+
+@lru_cache(maxsize=1024)
+def _key_set(jwks_json: str) -> KeySet:
+    """Parsed client key sets, keyed by their content (a changed jwks is a new entry)."""
+    return KeySet.import_key_set(json.loads(jwks_json))
