@@ -15,6 +15,7 @@ from gateway.oauth.clients import ClientRegistry
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.replay_cache import replay_cache_from_url
 from gateway.oauth.tokens import AccessTokenIssuer
+from gateway.proxy.api import router as proxy_router
 from gateway.sandbox.api import router as sandbox_router
 from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
 from gateway.sandbox.service import TenantService
@@ -45,13 +46,24 @@ def create_app(
         db=db,
         tenant_tables=TENANT_TABLES,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[oauth_router, sandbox_router],
+        routers=[oauth_router, sandbox_router, proxy_router],
         migrate_on_start=migrate_on_start,
         on_started=_provision_demo if settings.provision_demo else None,
     )
     token = internal_token_for(settings)
     clients = service_clients or {}
     ports = [LocalTenantPort("gateway", db, TENANT_TABLES)]
+    # The front door's pooled connections to each service (explicit limits and timeouts, no proxies from env).
+    app.state.service_http = {
+        name: clients.get(name)
+        or httpx.Client(
+            base_url=settings.url_of(name),
+            timeout=httpx.Timeout(settings.internal_timeout_s, connect=2.0),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=40),
+            trust_env=False,
+        )
+        for name in BACKEND_SERVICES
+    }
     for name in BACKEND_SERVICES:
         client = ServiceClient(
             settings.url_of(name),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
+from openbank_kit.caller import GatewayKeys
 from openbank_kit.db import Database
 from openbank_kit.errors import install_error_handlers
 from openbank_kit.health import router as health_router
@@ -18,6 +19,7 @@ from openbank_kit.migrations import upgrade
 from openbank_kit.settings import KitSettings
 from openbank_kit.tenancy import TenantTables
 from openbank_kit.tenant_api import tenant_router
+from openbank_kit.whoami import router as whoami_router
 
 
 def create_service_app(
@@ -31,6 +33,7 @@ def create_service_app(
     routers: Sequence[APIRouter],
     migrate_on_start: bool = True,
     on_started: Callable[[FastAPI], None] | None = None,
+    gateway_keys: GatewayKeys | None = None,
 ) -> FastAPI:
     db = db or Database(service, settings)
 
@@ -51,12 +54,15 @@ def create_service_app(
     app.state.tenant_tables = tenant_tables
     app.state.migrations_dir = migrations_dir
     app.state.internal_token = internal_token_for(settings)
+    app.state.gateway_keys = gateway_keys or GatewayKeys(f"{settings.url_of('gateway')}/oauth2/jwks")
     install_error_handlers(app)
     # Added last runs first: the interaction id must exist before the request is logged.
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(InteractionIdMiddleware)
     app.include_router(health_router)
     app.include_router(tenant_router())
+    if service != "gateway":
+        app.include_router(whoami_router)
     for router in routers:
         app.include_router(router)
     return app

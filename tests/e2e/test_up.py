@@ -100,6 +100,23 @@ def test_up_serves_every_process_and_stops_cleanly_then_reuses_its_data(up_env):
         assert reset.status_code == 200, reset.text
         demo_token = (Path(up_env["OPENBANK_VAR_DIR"]) / "demo-initial-access-token").read_text().strip()
         assert demo_token in banner
+        # A token from the gateway opens a service through the front door (the service checks the
+        # gateway's signed caller assertion against the gateway's JWKS, over real HTTP).
+        app = httpx.post(f"{gateway}/sandbox/v1/apps", headers={"Authorization": f"Bearer {demo_token}"},
+                         json={"token_endpoint_auth_method": "client_secret_basic", "grant_types": ["client_credentials"]})  # fmt: skip
+        assert app.status_code == 201, app.text
+        token = httpx.post(f"{gateway}/oauth2/token", data={"grant_type": "client_credentials", "scope": "lending"},
+                           auth=(app.json()["client_id"], app.json()["client_secret"])).json()["access_token"]  # fmt: skip
+        whoami = httpx.get(f"{gateway}/sandbox/v1/whoami/loans", headers={"Authorization": f"Bearer {token}"})
+        assert whoami.status_code == 200, whoami.text
+        assert whoami.json()["Data"]["TenantId"] == "demo"
+        loans_port = up_env["OPENBANK_LOANS_PORT"]
+        assert (
+            httpx.get(
+                f"http://127.0.0.1:{loans_port}/whoami", headers={"Authorization": f"Bearer {token}"}
+            ).status_code
+            == 401
+        )
     finally:
         assert stop(process) == 0
     for name in PROCESSES:

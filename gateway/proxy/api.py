@@ -1,0 +1,111 @@
+"""The single public front door: routes by path prefix to the owning service after the token checks.
+
+Synchronous on purpose (STYLE.md): one pooled httpx client per service, run in FastAPI's thread pool.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from joserfc import jwt
+
+from gateway.proxy.token_check import verify_resource_call
+from openbank_kit.caller import CALLER_HEADER, CALLER_LIFETIME_S, CALLER_TYP
+from openbank_kit.errors import BadRequest, NotFound, ServiceUnavailable
+from openbank_kit.ids import new_id
+from openbank_kit.interaction import INTERACTION_HEADER, current_interaction_id
+
+router = APIRouter(tags=["front door"])
+
+# Public path prefix → (owning service, scope the token must carry). DESIGN.md §3.
+ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("/open-banking/v4.0/aisp/", "accounts", "accounts"),
+    ("/open-banking/v4.0/pisp/", "payments", "payments"),
+    ("/open-banking/v4.0/cbpii/", "payments", "fundsconfirmations"),
+    ("/open-banking/v4.0/event-subscriptions", "payments", "payments"),
+    ("/open-banking/v4.0/events", "payments", "payments"),
+    ("/billpay/v1/", "payments", "payments"),
+    ("/lending/v1/", "loans", "lending"),
+)
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+              "transfer-encoding", "upgrade", "host", "content-length", "authorization", "dpop", CALLER_HEADER}  # fmt: skip
+MAX_BODY_BYTES = 1_000_000
+METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+
+
+def caller_assertion(request: Request, service: str, claims: dict) -> str:
+    """The gateway's signed statement of who is calling, for the service behind it (60 s, one audience)."""
+    oauth = request.app.state.oauth
+    kid, key = oauth.token_issuer.keys.signing_key("ES256")
+    now = int(time.time())
+    payload = {
+        "iss": oauth.issuer, "aud": service, "sub": claims["sub"], "tenant": claims["tenant"],
+        "client_id": claims["client_id"], "scope": claims["scope"], "jti": new_id("cal"),
+        "iat": now, "exp": now + CALLER_LIFETIME_S,
+    }  # fmt: skip
+    if claims.get("openbanking_intent_id"):
+        payload["openbanking_intent_id"] = claims["openbanking_intent_id"]
+    return jwt.encode({"alg": "ES256", "typ": CALLER_TYP, "kid": kid}, payload, key, algorithms=["ES256"])
+
+
+def forward(request: Request, body: bytes, service: str, service_path: str, scope: str | None) -> Response:
+    state = request.app.state
+    issuer = state.settings.issuer
+    url = issuer + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    verified = verify_resource_call(
+        authorization=request.headers.get("authorization"),
+        dpop_values=request.headers.getlist("dpop"),
+        method=request.method,
+        url=url,
+        required_scope=scope,
+        tokens=state.oauth.token_issuer,
+        dpop=state.oauth.dpop,
+        tenants=state.tenant_service,
+    )
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    headers[CALLER_HEADER] = caller_assertion(request, service, verified.claims)
+    headers[INTERACTION_HEADER] = current_interaction_id() or headers.get(INTERACTION_HEADER, "")
+    client = state.service_http[service]
+    try:
+        upstream = client.request(request.method, service_path, params=request.query_params, content=body,
+                                  headers=headers)  # fmt: skip
+    except Exception as exc:  # connect errors and timeouts: the partner sees a clean 503, never our internals
+        raise ServiceUnavailable(message=f"the {service} service is not answering") from exc
+    passed = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"content-encoding"}}
+    passed.pop(INTERACTION_HEADER, None)  # the middleware sets it on the way out
+    return Response(upstream.content, upstream.status_code, headers=passed)
+
+
+def _route_for(path: str) -> tuple[str, str]:
+    for prefix, service, scope in ROUTES:
+        if path.startswith(prefix) or path == prefix.rstrip("/"):
+            return service, scope
+    raise NotFound(message="no such resource")
+
+
+async def _read_body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(message=f"request body larger than {MAX_BODY_BYTES} bytes")
+    return body
+
+
+@router.get("/sandbox/v1/whoami/{service}")
+def whoami(service: str, request: Request) -> Response:
+    """A DPoP-checked call through the front door to a service, for partners testing their token handling."""
+    if service not in ("accounts", "payments", "loans"):
+        raise NotFound(message=f"unknown service {service!r}")
+    return forward(request, b"", service, "/whoami", None)
+
+
+@router.api_route("/open-banking/v4.0/{rest:path}", methods=METHODS, include_in_schema=False)
+@router.api_route("/billpay/v1/{rest:path}", methods=METHODS, include_in_schema=False)
+@router.api_route("/lending/v1/{rest:path}", methods=METHODS, include_in_schema=False)
+async def front_door(rest: str, request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    service, scope = _route_for(request.url.path)
+    body = await _read_body(request)
+    return await run_in_threadpool(forward, request, body, service, request.url.path, scope)

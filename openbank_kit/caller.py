@@ -1,0 +1,100 @@
+"""Who is calling a service's public route: read from the gateway's signed caller assertion.
+
+Trust between gateway and services: the gateway checks the partner's access token and DPoP proof, then forwards
+the call with `x-openbank-caller`, a JWT it signs with its own keys (typ `openbank-caller+jwt`, `aud` the service,
+60 s). Services verify it against the gateway's JWKS, so a request that did not pass the gateway (or a forged
+identity header) is refused with 401; the partner's own token is never trusted by a service on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Request
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from openbank_kit.errors import Unauthorized
+from openbank_kit.interaction import bind_tenant_id
+
+CALLER_HEADER = "x-openbank-caller"
+CALLER_TYP = "openbank-caller+jwt"
+CALLER_LIFETIME_S = 60
+JWKS_CACHE_S = 300.0
+JWKS_REFETCH_MIN_S = 5.0  # an unknown kid refetches, at most this often (a flood cannot hammer the gateway)
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant_id: str
+    client_id: str
+    subject: str
+    scope: tuple[str, ...]
+    intent_id: str | None
+
+
+class GatewayKeys:
+    """The gateway's public keys, fetched from its JWKS and cached."""
+
+    def __init__(self, jwks_url: str, client: httpx.Client | None = None):
+        self.jwks_url = jwks_url
+        self.client = client or httpx.Client(timeout=httpx.Timeout(3.0), trust_env=False)
+        self._lock = threading.Lock()
+        self._keys: KeySet | None = None
+        self._fetched_at = 0.0
+
+    def key_set(self, *, refresh: bool = False) -> KeySet:
+        with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if self._keys is None or age > JWKS_CACHE_S or (refresh and age > JWKS_REFETCH_MIN_S):
+                response = self.client.get(self.jwks_url)
+                response.raise_for_status()
+                self._keys = KeySet.import_key_set(response.json())
+                self._fetched_at = time.monotonic()
+            return self._keys
+
+
+def verify_caller(token: str | None, keys: GatewayKeys, issuer: str, service: str) -> Caller:
+    if not token:
+        raise Unauthorized(message="this route is reached through the gateway only")
+    try:
+        try:
+            decoded = jwt.decode(token, keys.key_set(), algorithms=["ES256", "PS256"])
+        except JoseError:
+            decoded = jwt.decode(token, keys.key_set(refresh=True), algorithms=["ES256", "PS256"])
+    except (JoseError, ValueError, httpx.HTTPError):
+        raise Unauthorized(message="caller assertion not valid") from None
+    claims = decoded.claims
+    now = time.time()
+    if (
+        decoded.header.get("typ") != CALLER_TYP
+        or claims.get("iss") != issuer
+        or claims.get("aud") != service
+        or not isinstance(claims.get("exp"), int)
+        or claims["exp"] <= now
+    ):
+        raise Unauthorized(message="caller assertion not valid for this service")
+    return Caller(
+        tenant_id=claims["tenant"],
+        client_id=claims["client_id"],
+        subject=claims["sub"],
+        scope=tuple(claims.get("scope", "").split()),
+        intent_id=claims.get("openbanking_intent_id"),
+    )
+
+
+def current_caller(request: Request) -> Caller:
+    state = request.app.state
+    caller = verify_caller(
+        request.headers.get(CALLER_HEADER), state.gateway_keys, state.settings.issuer, state.service
+    )
+    bind_tenant_id(caller.tenant_id)
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
