@@ -31,6 +31,7 @@ format: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/openbank bench provisioning --backend all
 	$(BIN)/openbank bench tokens
+	$(BIN)/openbank bench gateway
 
 clean:
 	rm -rf var

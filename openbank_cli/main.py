@@ -248,6 +248,15 @@ def bench_tokens(
     run_token_benchmark(requests, concurrency, print)
 
 
+@bench_app.command("gateway")
+@expected_errors
+def bench_gateway(calls: Annotated[int, typer.Option(min=10, max=100000)] = 2000) -> None:
+    """Latency the front door adds (p50/p99) against calling the service directly."""
+    from loadtests.gateway_latency import run_gateway_latency_benchmark
+
+    run_gateway_latency_benchmark(calls, print)
+
+
 def main() -> None:
     try:
         app()

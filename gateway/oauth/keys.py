@@ -40,6 +40,7 @@ class KeyStore:
         self._lock = threading.Lock()
         self._signing: dict[str, tuple[str, object]] = {}
         self._jwks: dict | None = None
+        self._verification: tuple[dict, KeySet] | None = None
 
     def signing_key(self, alg: str = DEFAULT_SIGNING_ALG):
         """(kid, private key) of the active key for `alg`, generating one on first use."""
@@ -62,7 +63,13 @@ class KeyStore:
             return self._jwks
 
     def verification_keys(self) -> KeySet:
-        return KeySet.import_key_set(self.jwks())
+        """Parsed once per JWKS version: importing RSA keys costs more than verifying with them."""
+        jwks = self.jwks()
+        cached = self._verification
+        if cached is None or cached[0] is not jwks:
+            cached = (jwks, KeySet.import_key_set(jwks))
+            self._verification = cached
+        return cached[1]
 
     def rotate(self, alg: str = DEFAULT_SIGNING_ALG) -> str:
         """Retire the active key for `alg` and start signing with a new one; returns the new kid."""

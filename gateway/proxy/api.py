@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from joserfc import jwt
 
+from gateway.oauth.keys import KeyStore
 from gateway.proxy.token_check import verify_resource_call
 from openbank_kit.caller import CALLER_HEADER, CALLER_LIFETIME_S, CALLER_TYP
 from openbank_kit.errors import BadRequest, NotFound, ServiceUnavailable
@@ -35,13 +36,12 @@ MAX_BODY_BYTES = 1_000_000
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 
 
-def caller_assertion(request: Request, service: str, claims: dict) -> str:
+def sign_caller_assertion(keys: KeyStore, issuer: str, service: str, claims: dict) -> str:
     """The gateway's signed statement of who is calling, for the service behind it (60 s, one audience)."""
-    oauth = request.app.state.oauth
-    kid, key = oauth.token_issuer.keys.signing_key("ES256")
+    kid, key = keys.signing_key("ES256")
     now = int(time.time())
     payload = {
-        "iss": oauth.issuer, "aud": service, "sub": claims["sub"], "tenant": claims["tenant"],
+        "iss": issuer, "aud": service, "sub": claims["sub"], "tenant": claims["tenant"],
         "client_id": claims["client_id"], "scope": claims["scope"], "jti": new_id("cal"),
         "iat": now, "exp": now + CALLER_LIFETIME_S,
     }  # fmt: skip
@@ -65,7 +65,9 @@ def forward(request: Request, body: bytes, service: str, service_path: str, scop
         tenants=state.tenant_service,
     )
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-    headers[CALLER_HEADER] = caller_assertion(request, service, verified.claims)
+    headers[CALLER_HEADER] = sign_caller_assertion(
+        state.oauth.token_issuer.keys, issuer, service, verified.claims
+    )
     headers[INTERACTION_HEADER] = current_interaction_id() or headers.get(INTERACTION_HEADER, "")
     client = state.service_http[service]
     try:
