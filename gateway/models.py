@@ -74,12 +74,24 @@ class OAuthClient(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
+class RevokedToken(SQLModel, table=True):
+    """Access tokens revoked before their expiry (RFC 7009); rows past `expires_at` can be purged."""
+
+    __tablename__ = "revoked_token"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(max_length=64)
+    tenant_id: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+
+
 TENANT_TABLES = TenantTables(service="gateway", world_tables=[SandboxUser.__table__])
 
 ALL_TABLES = [
     Tenant.__table__,
     SigningKey.__table__,
     OAuthClient.__table__,
+    RevokedToken.__table__,
     SandboxUser.__table__,
     TenantClock.__table__,
     IdempotencyRecord.__table__,

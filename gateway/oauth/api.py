@@ -77,17 +77,36 @@ def jwks(server: OAuthServerDep) -> JSONResponse:
     return JSONResponse(server.token_issuer.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.post("/oauth2/token")
-async def token(request: Request, server: OAuthServerDep) -> JSONResponse:
+async def _single_valued_form(request: Request) -> dict[str, str] | JSONResponse:
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_CONTENT_TYPE:
-        return oauth_error(400, "invalid_request", f"the token request must be {FORM_CONTENT_TYPE}")
-    form = await request.form()
-    items = form.multi_items()
+        return oauth_error(400, "invalid_request", f"the request must be {FORM_CONTENT_TYPE}")
+    items = (await request.form()).multi_items()
     if len({key for key, _ in items}) != len(items):
         return oauth_error(400, "invalid_request", "a parameter was sent more than once")
+    return {key: value for key, value in items if isinstance(value, str)}
+
+
+@router.post("/oauth2/token")
+async def token(request: Request, server: OAuthServerDep) -> JSONResponse:
+    form = await _single_valued_form(request)
+    if isinstance(form, JSONResponse):
+        return form
     # Starlette's Headers is case-insensitive, which Authlib's `headers.get("Authorization")` relies on.
     dpop_values = request.headers.getlist("dpop")
-    response = await run_in_threadpool(server.token_response, request.headers, dpop_values, dict(items))
+    response = await run_in_threadpool(server.token_response, request.headers, dpop_values, form)
+    return JSONResponse(response.body, response.status_code, headers=dict(response.headers))
+
+
+@router.post("/oauth2/revoke")
+@router.post("/oauth2/introspect")
+async def revoke_or_introspect(request: Request, server: OAuthServerDep) -> JSONResponse:
+    form = await _single_valued_form(request)
+    if isinstance(form, JSONResponse):
+        return form
+    name = "revocation" if request.url.path.endswith("/revoke") else "introspection"
+    response = await run_in_threadpool(
+        server.endpoint_response, name, request.url.path, request.headers, form
+    )
     return JSONResponse(response.body, response.status_code, headers=dict(response.headers))
 
 

@@ -21,6 +21,11 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 
 from gateway.oauth.clients import SCOPES, AuthlibClient, ClientRegistry
 from gateway.oauth.replay_cache import ReplayCache
+from gateway.oauth.rfc7009_revocation import (
+    RevocationList,
+    TokenIntrospectionEndpoint,
+    TokenRevocationEndpoint,
+)
 from gateway.oauth.rfc7523_client_assertion import PrivateKeyJWTAuthentication
 from gateway.oauth.rfc9449_dpop import DPoPProof, DPoPVerifier, InvalidDPoPProofError
 from gateway.oauth.tokens import ACCESS_TOKEN_LIFETIME_S, AccessTokenClaims, AccessTokenIssuer
@@ -108,6 +113,9 @@ class AuthorizationServer(AuthlibAuthorizationServer):
             PrivateKeyJWTAuthentication(issuer, replay_cache, lambda client: client.key_set()),
         )
         self.register_grant(ClientCredentialsGrant)
+        self.revocations = RevocationList(clients.db)
+        self.register_endpoint(TokenRevocationEndpoint(self, token_issuer, self.revocations))
+        self.register_endpoint(TokenIntrospectionEndpoint(self, token_issuer, self.revocations))
 
     def query_client(self, client_id: str) -> AuthlibClient | None:
         row = self.clients.get(client_id)
@@ -140,6 +148,19 @@ class AuthorizationServer(AuthlibAuthorizationServer):
                 return self._error(error, no_store)
         request = FormRequest("POST", self.issuer + TOKEN_PATH, headers, form, proof)
         response = self.create_token_response(request)
+        response.headers = [*response.headers, *no_store]
+        return response
+
+    def endpoint_response(
+        self, name: str, path: str, headers: Mapping[str, str], form: dict[str, str]
+    ) -> OAuthResponse:
+        """Revocation and introspection: client-authenticated form posts, synchronous like the token endpoint."""
+        no_store = [("Cache-Control", "no-store")]
+        if len(form) > MAX_FORM_FIELDS:
+            return self._error(InvalidRequestError("too many form parameters"), no_store)
+        response = self.create_endpoint_response(
+            name, FormRequest("POST", self.issuer + path, headers, form, None)
+        )
         response.headers = [*response.headers, *no_store]
         return response
 

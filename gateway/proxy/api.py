@@ -63,6 +63,7 @@ def forward(request: Request, body: bytes, service: str, service_path: str, scop
         tokens=state.oauth.token_issuer,
         dpop=state.oauth.dpop,
         tenants=state.tenant_service,
+        revocations=state.oauth.revocations,
     )
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers[CALLER_HEADER] = sign_caller_assertion(

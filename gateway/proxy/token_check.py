@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.oauth.rfc7009_revocation import RevocationList
 from gateway.oauth.rfc9449_dpop import DPoPVerifier, InvalidDPoPProofError
 from gateway.oauth.tokens import AccessTokenIssuer, InvalidAccessToken
 from gateway.sandbox.service import TenantService
@@ -33,6 +34,7 @@ def verify_resource_call(
     tokens: AccessTokenIssuer,
     dpop: DPoPVerifier,
     tenants: TenantService,
+    revocations: RevocationList,
 ) -> VerifiedCall:
     scheme, _, token = (authorization or "").partition(" ")
     scheme, token = scheme.lower(), token.strip()
@@ -42,6 +44,10 @@ def verify_resource_call(
         claims = tokens.verify(token)
     except InvalidAccessToken as exc:
         raise _refused("DPoP" if scheme == "dpop" else "Bearer", "invalid_token", str(exc)) from None
+    if revocations.is_revoked(claims["jti"]):
+        raise _refused(
+            "DPoP" if scheme == "dpop" else "Bearer", "invalid_token", "the access token was revoked"
+        )
     jkt = (claims.get("cnf") or {}).get("jkt")
     if jkt:
         if scheme != "dpop":

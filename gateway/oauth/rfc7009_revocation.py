@@ -1,0 +1,121 @@
+"""RFC 7009 revocation and RFC 7662 introspection of the gateway's JWT access tokens.
+
+JWTs cannot be recalled, so a revoked token's `jti` is kept until the token would have expired, and the front door
+refuses it. A client may revoke and introspect only its own tokens; anything else looks like an unknown token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from sqlalchemy.exc import IntegrityError
+
+from gateway.models import RevokedToken
+from gateway.oauth.tokens import AccessTokenIssuer, InvalidAccessToken
+from openbank_kit.db import Database
+
+CLIENT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
+
+
+class RevocationList:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def revoke(self, claims: dict) -> None:
+        row = RevokedToken(
+            jti=claims["jti"],
+            client_id=claims["client_id"],
+            tenant_id=claims["tenant"],
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+        with self.db.write_session() as session:
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # already revoked: revocation is idempotent
+
+    def is_revoked(self, jti: str) -> bool:
+        with self.db.read_session() as session:
+            return session.get(RevokedToken, jti) is not None
+
+
+class IssuedToken:
+    """An access token as Authlib's endpoints see it."""
+
+    def __init__(self, claims: dict, revocations: RevocationList):
+        self.claims, self.revocations = claims, revocations
+
+    def check_client(self, client) -> bool:
+        return True  # ownership is checked in revoke_token / check_permission, so others' tokens look unknown
+
+    def belongs_to(self, client) -> bool:
+        return self.claims["client_id"] == client.get_client_id()
+
+    def is_expired(self) -> bool:
+        return self.claims["exp"] <= datetime.now(UTC).timestamp()
+
+    def is_revoked(self) -> bool:
+        return self.revocations.is_revoked(self.claims["jti"])
+
+
+class _TokenLookup:
+    token_issuer: AccessTokenIssuer
+    revocations: RevocationList
+
+    def query_token(self, token_string: str, token_type_hint: str | None):
+        try:
+            return IssuedToken(self.token_issuer.verify(token_string), self.revocations)
+        except InvalidAccessToken:
+            return None  # unknown, expired or not ours: revocation answers 200, introspection inactive
+
+
+class TokenRevocationEndpoint(_TokenLookup, RevocationEndpoint):
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def __init__(self, server, token_issuer: AccessTokenIssuer, revocations: RevocationList):
+        super().__init__(server)
+        self.token_issuer, self.revocations = token_issuer, revocations
+
+    def revoke_token(self, token: IssuedToken, request) -> None:
+        if token.belongs_to(request.client):
+            self.revocations.revoke(token.claims)
+
+
+class TokenIntrospectionEndpoint(_TokenLookup, IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def __init__(self, server, token_issuer: AccessTokenIssuer, revocations: RevocationList):
+        super().__init__(server)
+        self.token_issuer, self.revocations = token_issuer, revocations
+
+    def create_endpoint_response(self, request):
+        client = self.authenticate_endpoint_client(request)
+        token = self.authenticate_token(request, client)
+        if token is not None and not token.belongs_to(client):
+            token = None  # another client's token is reported inactive, not refused (no existence oracle)
+        return 200, self.create_introspection_payload(token), [("Content-Type", "application/json")]
+
+    def check_permission(self, token: IssuedToken, client, request) -> bool:
+        return token.belongs_to(client)
+
+    def introspect_token(self, token: IssuedToken) -> dict:
+        claims = token.claims
+        payload = {
+            "active": True,
+            "iss": claims["iss"],
+            "client_id": claims["client_id"],
+            "sub": claims["sub"],
+            "scope": claims["scope"],
+            "exp": claims["exp"],
+            "iat": claims["iat"],
+            "jti": claims["jti"],
+            "token_type": "DPoP" if claims.get("cnf") else "Bearer",
+            "tenant": claims["tenant"],
+        }
+        for name in ("cnf", "openbanking_intent_id"):
+            if name in claims:
+                payload[name] = claims[name]
+        return payload
