@@ -16,6 +16,7 @@ from gateway.oauth.keys import KeyStore
 from gateway.oauth.replay_cache import replay_cache_from_url
 from gateway.oauth.tokens import AccessTokenIssuer
 from gateway.proxy.api import router as proxy_router
+from gateway.proxy.rate_limit import rate_limiter_from_url
 from gateway.sandbox.api import router as sandbox_router
 from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
 from gateway.sandbox.service import TenantService
@@ -74,6 +75,7 @@ def create_app(
         ports.append(HttpTenantPort(name, client))
     app.state.tenant_service = TenantService(db, ports, settings)
     keys = KeyStore(db)
+    app.state.rate_limiter = rate_limiter_from_url(settings.redis_url)
     app.state.oauth = AuthorizationServer(
         settings.issuer,
         ClientRegistry(db, settings.issuer),

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from gateway.models import OAuthClient
 from gateway.oauth.keys import SIGNING_ALGS
 from gateway.oauth.rfc7523_client_assertion import CLIENT_ASSERTION_ALGS
+from gateway.proxy.rate_limit import DEFAULT_RATE_PER_S
 from openbank_kit.clock import wall_clock
 from openbank_kit.db import Database
 from openbank_kit.ids import new_id
@@ -113,6 +114,11 @@ def validate_metadata(body: Any) -> dict:
                 f"token_endpoint_auth_signing_alg must be one of {', '.join(CLIENT_ASSERTION_ALGS)}"
             )
         _check_jwks(metadata)
+    rate = metadata.setdefault("openbank_rate_limit_per_second", DEFAULT_RATE_PER_S)
+    if not isinstance(rate, int) or isinstance(rate, bool) or not 1 <= rate <= DEFAULT_RATE_PER_S:
+        raise InvalidClientMetadata(
+            f"openbank_rate_limit_per_second must be an integer from 1 to {DEFAULT_RATE_PER_S}"
+        )
     metadata["dpop_bound_access_tokens"] = profile == "fapi2"
     metadata["require_pushed_authorization_requests"] = profile == "fapi2"
     return metadata

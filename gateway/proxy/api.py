@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from joserfc import jwt
 
 from gateway.oauth.keys import KeyStore
+from gateway.proxy.rate_limit import DEFAULT_RATE_PER_S, retry_after_s
 from gateway.proxy.token_check import verify_resource_call
 from openbank_kit.caller import CALLER_HEADER, CALLER_LIFETIME_S, CALLER_TYP
-from openbank_kit.errors import BadRequest, NotFound, ServiceUnavailable
+from openbank_kit.errors import BadRequest, NotFound, ServiceUnavailable, TooManyRequests
 from openbank_kit.ids import new_id
 from openbank_kit.interaction import INTERACTION_HEADER, current_interaction_id
 
@@ -65,6 +66,17 @@ def forward(request: Request, body: bytes, service: str, service_path: str, scop
         tenants=state.tenant_service,
         revocations=state.oauth.revocations,
     )
+    client_row = state.oauth.clients.get(verified.claims["client_id"])
+    rate_per_s = (client_row.client_metadata if client_row else {}).get(
+        "openbank_rate_limit_per_second", DEFAULT_RATE_PER_S
+    )
+    wait_s = state.rate_limiter.take(
+        f"{verified.claims['tenant']}:{verified.claims['client_id']}", rate_per_s
+    )
+    if wait_s > 0:
+        raise TooManyRequests(
+            retry_after_s(wait_s), message=f"rate limit of {rate_per_s} requests/s for this app reached"
+        )
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers[CALLER_HEADER] = sign_caller_assertion(
         state.oauth.token_issuer.keys, issuer, service, verified.claims
