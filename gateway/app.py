@@ -16,6 +16,7 @@ from gateway.oauth.keys import KeyStore
 from gateway.oauth.replay_cache import replay_cache_from_url
 from gateway.oauth.tokens import AccessTokenIssuer
 from gateway.proxy.api import router as proxy_router
+from gateway.proxy.audit import AuditLog
 from gateway.proxy.rate_limit import rate_limiter_from_url
 from gateway.sandbox.api import router as sandbox_router
 from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
@@ -50,6 +51,9 @@ def create_app(
         routers=[oauth_router, sandbox_router, proxy_router],
         migrate_on_start=migrate_on_start,
         on_started=_provision_demo if settings.provision_demo else None,
+        on_stopped=lambda app: (
+            app.state.audit.flush()
+        ),  # the last batch of audit records is written before exit
     )
     token = internal_token_for(settings)
     clients = service_clients or {}
@@ -76,6 +80,7 @@ def create_app(
     app.state.tenant_service = TenantService(db, ports, settings)
     keys = KeyStore(db)
     app.state.rate_limiter = rate_limiter_from_url(settings.redis_url)
+    app.state.audit = AuditLog(db)
     app.state.oauth = AuthorizationServer(
         settings.issuer,
         ClientRegistry(db, settings.issuer),

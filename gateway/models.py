@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from openbank_kit.clock import TenantClock
@@ -85,13 +85,35 @@ class RevokedToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UtcDateTime)
 
 
-TENANT_TABLES = TenantTables(service="gateway", world_tables=[SandboxUser.__table__])
+class AuditRecord(SQLModel, table=True):
+    """One row per API call through the front door (JR/T 0185: API calls are logged and kept)."""
+
+    __tablename__ = "audit_record"
+    __table_args__ = (Index("ix_audit_record_tenant_time", "tenant_id", "recorded_at"),)
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    audit_id: str = Field(primary_key=True, max_length=40)
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
+    client_id: str = Field(max_length=64)
+    subject: str = Field(max_length=64)
+    consent_id: str | None = Field(default=None, max_length=64)
+    method: str = Field(max_length=8)
+    path: str = Field(max_length=300)
+    status_code: int
+    latency_ms: float
+    interaction_id: str = Field(max_length=100)
+
+
+TENANT_TABLES = TenantTables(
+    service="gateway", world_tables=[SandboxUser.__table__], runtime_tables=[AuditRecord.__table__]
+)
 
 ALL_TABLES = [
     Tenant.__table__,
     SigningKey.__table__,
     OAuthClient.__table__,
     RevokedToken.__table__,
+    AuditRecord.__table__,
     SandboxUser.__table__,
     TenantClock.__table__,
     IdempotencyRecord.__table__,

@@ -33,6 +33,7 @@ def create_service_app(
     routers: Sequence[APIRouter],
     migrate_on_start: bool = True,
     on_started: Callable[[FastAPI], None] | None = None,
+    on_stopped: Callable[[FastAPI], None] | None = None,
     gateway_keys: GatewayKeys | None = None,
 ) -> FastAPI:
     db = db or Database(service, settings)
@@ -45,6 +46,8 @@ def create_service_app(
         if on_started is not None:
             on_started(app)
         yield
+        if on_stopped is not None:
+            on_stopped(app)
         db.dispose()
 
     app = FastAPI(title=title, lifespan=lifespan)

@@ -6,12 +6,14 @@ Synchronous on purpose (STYLE.md): one pooled httpx client per service, run in F
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from joserfc import jwt
 
 from gateway.oauth.keys import KeyStore
+from gateway.proxy.audit import AuditEntry
 from gateway.proxy.rate_limit import DEFAULT_RATE_PER_S, retry_after_s
 from gateway.proxy.token_check import verify_resource_call
 from openbank_kit.caller import CALLER_HEADER, CALLER_LIFETIME_S, CALLER_TYP
@@ -52,6 +54,7 @@ def sign_caller_assertion(keys: KeyStore, issuer: str, service: str, claims: dic
 
 
 def forward(request: Request, body: bytes, service: str, service_path: str, scope: str | None) -> Response:
+    started = time.perf_counter()
     state = request.app.state
     issuer = state.settings.issuer
     url = issuer + request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -87,10 +90,30 @@ def forward(request: Request, body: bytes, service: str, service_path: str, scop
         upstream = client.request(request.method, service_path, params=request.query_params, content=body,
                                   headers=headers)  # fmt: skip
     except Exception as exc:  # connect errors and timeouts: the partner sees a clean 503, never our internals
+        _audit(request, verified.claims, 503, started)
         raise ServiceUnavailable(message=f"the {service} service is not answering") from exc
+    _audit(request, verified.claims, upstream.status_code, started)
     passed = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"content-encoding"}}
     passed.pop(INTERACTION_HEADER, None)  # the middleware sets it on the way out
     return Response(upstream.content, upstream.status_code, headers=passed)
+
+
+def _audit(request: Request, claims: dict, status_code: int, started: float) -> None:
+    request.app.state.audit.record(
+        AuditEntry(
+            tenant_id=claims["tenant"],
+            audit_id=new_id("aud"),
+            recorded_at=datetime.now(UTC),
+            client_id=claims["client_id"],
+            subject=claims["sub"],
+            consent_id=claims.get("openbanking_intent_id"),
+            method=request.method,
+            path=request.url.path[:300],
+            status_code=status_code,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            interaction_id=current_interaction_id() or "",
+        )
+    )
 
 
 def _route_for(path: str) -> tuple[str, str]:

@@ -44,6 +44,31 @@ def advance_clock(body: AdvanceClockBody, tenant: InitialAccessTenant, tenants: 
     return {"Now": tenants.advance_clock(tenant.tenant_id, body.Days).isoformat()}
 
 
+@router.get("/audit")
+def list_audit_records(tenant: InitialAccessTenant, request: Request, limit: int = 50) -> dict:
+    """The tenant's most recent API calls through the front door (newest first, at most 200)."""
+    records = request.app.state.audit.recent(tenant.tenant_id, limit)
+    return {
+        "Data": {
+            "AuditRecord": [
+                {
+                    "AuditId": r.audit_id,
+                    "DateTime": r.recorded_at.isoformat(),
+                    "ClientId": r.client_id,
+                    "Subject": r.subject,
+                    "ConsentId": r.consent_id,
+                    "Method": r.method,
+                    "Path": r.path,
+                    "Status": r.status_code,
+                    "LatencyMs": r.latency_ms,
+                    "InteractionId": r.interaction_id,
+                }  # fmt: skip
+                for r in records
+            ]
+        }
+    }
+
+
 @router.get("/personas")
 def list_personas() -> dict:
     """The persona catalogue, the same in every tenant."""
