@@ -8,7 +8,6 @@ connection each way), so the difference of the medians is the gateway's own cost
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,14 +18,9 @@ from collections.abc import Callable
 import httpx
 
 from loadtests.partner import Partner
+from loadtests.processes import free_port, wait_ready
 from openbank_cli.stack import LocalStack
 from openbank_kit.settings import load_settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _percentiles(samples_ms: list[float]) -> tuple[float, float]:
@@ -35,7 +29,7 @@ def _percentiles(samples_ms: list[float]) -> tuple[float, float]:
 
 
 def run_gateway_latency_benchmark(calls: int, emit: Callable[[str], None]) -> dict:
-    gateway_port, accounts_port = _free_port(), _free_port()
+    gateway_port, accounts_port = free_port(), free_port()
     issuer = f"http://127.0.0.1:{gateway_port}"
     with tempfile.TemporaryDirectory(prefix="openbank-latency-bench-") as var_dir:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBANK_")}
@@ -72,24 +66,12 @@ def run_gateway_latency_benchmark(calls: int, emit: Callable[[str], None]) -> di
         ]
         try:
             for port in (gateway_port, accounts_port):
-                _wait_ready(f"http://127.0.0.1:{port}")
+                wait_ready(f"http://127.0.0.1:{port}")
             return _measure(settings, f"http://127.0.0.1:{accounts_port}", iat, calls, emit)
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
-
-
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz").status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{base} did not start")
 
 
 def _measure(settings, accounts: str, initial_token: str, calls: int, emit) -> dict:

@@ -7,7 +7,6 @@ signed before the clock starts, so the figure is the server's, not the load gene
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,19 +17,14 @@ from collections.abc import Callable
 
 import httpx
 
-from loadtests.partner import Partner  # the same partner-side code the tests use
+from loadtests.partner import Partner
+from loadtests.processes import free_port, wait_ready  # the same partner-side code the tests use
 from openbank_cli.stack import LocalStack
 from openbank_kit.settings import load_settings
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_token_benchmark(requests_total: int, concurrency: int, emit: Callable[[str], None]) -> dict:
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="openbank-token-bench-") as var_dir:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBANK_")}
@@ -47,7 +41,7 @@ def run_token_benchmark(requests_total: int, concurrency: int, emit: Callable[[s
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            _wait_ready(issuer)
+            wait_ready(issuer)
             partner = Partner()
             registration = httpx.post(f"{issuer}/oauth2/register", json=partner.fapi2_metadata(),
                                       headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
@@ -61,18 +55,6 @@ def run_token_benchmark(requests_total: int, concurrency: int, emit: Callable[[s
         finally:
             server.terminate()
             server.wait(timeout=10)
-
-
-def _wait_ready(issuer: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{issuer}/readyz").status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("gateway did not start")
 
 
 def _fire(token_url: str, prepared: list, concurrency: int, emit) -> dict:

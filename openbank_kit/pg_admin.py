@@ -19,29 +19,23 @@ def database_url(admin_url: str, name: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def create_database(admin_url: str, name: str) -> str:
-    """Create database `name` on the server of `admin_url`; returns its URL."""
+def _execute_as_admin(admin_url: str, name: str, statement: str) -> None:
     if not _NAME.match(name):
         raise ValueError(f"unsafe database name {name!r}")
-    engine = create_engine(
-        database_url(admin_url, make_url(admin_url).database or "postgres"), isolation_level="AUTOCOMMIT"
-    )
+    admin_database = make_url(admin_url).database or "postgres"
+    engine = create_engine(database_url(admin_url, admin_database), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(statement))
     finally:
         engine.dispose()
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """Create database `name` on the server of `admin_url`; returns its URL."""
+    _execute_as_admin(admin_url, name, f'CREATE DATABASE "{name}"')
     return database_url(admin_url, name)
 
 
 def drop_database(admin_url: str, name: str) -> None:
-    if not _NAME.match(name):
-        raise ValueError(f"unsafe database name {name!r}")
-    engine = create_engine(
-        database_url(admin_url, make_url(admin_url).database or "postgres"), isolation_level="AUTOCOMMIT"
-    )
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
+    _execute_as_admin(admin_url, name, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
