@@ -12,6 +12,7 @@ from gateway.models import TENANT_TABLES
 from gateway.oauth.api import router as oauth_router
 from gateway.oauth.authorization_server import AuthorizationServer
 from gateway.oauth.clients import ClientRegistry
+from gateway.oauth.intents import IntentDirectory
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.replay_cache import replay_cache_from_url
 from gateway.oauth.tokens import AccessTokenIssuer
@@ -69,14 +70,16 @@ def create_app(
         )
         for name in BACKEND_SERVICES
     }
-    for name in BACKEND_SERVICES:
-        client = ServiceClient(
+    internal_clients = {
+        name: ServiceClient(
             settings.url_of(name),
             timeout_s=settings.internal_timeout_s,
             token_provider=lambda: token,
             client=clients.get(name),
         )
-        ports.append(HttpTenantPort(name, client))
+        for name in BACKEND_SERVICES
+    }
+    ports += [HttpTenantPort(name, client) for name, client in internal_clients.items()]
     app.state.tenant_service = TenantService(db, ports, settings)
     keys = KeyStore(db)
     app.state.rate_limiter = rate_limiter_from_url(settings.redis_url)
@@ -86,6 +89,7 @@ def create_app(
         ClientRegistry(db, settings.issuer),
         AccessTokenIssuer(settings.issuer, keys),
         replay_cache_from_url(settings.redis_url),
+        IntentDirectory(internal_clients),
     )
     return app
 

@@ -85,6 +85,20 @@ class RevokedToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UtcDateTime)
 
 
+class PushedAuthorizationRequest(SQLModel, table=True):
+    """RFC 9126: an authorization request pushed by an authenticated client, used once through its request_uri."""
+
+    __tablename__ = "pushed_authorization_request"
+
+    request_uri: str = Field(primary_key=True, max_length=120)
+    tenant_id: str = Field(max_length=64)
+    client_id: str = Field(max_length=64)
+    parameters: Any = Field(sa_column=Column(JSON, nullable=False))
+    dpop_jkt: str | None = Field(default=None, max_length=64)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 class AuditRecord(SQLModel, table=True):
     """One row per API call through the front door (JR/T 0185: API calls are logged and kept)."""
 
@@ -113,6 +127,7 @@ ALL_TABLES = [
     SigningKey.__table__,
     OAuthClient.__table__,
     RevokedToken.__table__,
+    PushedAuthorizationRequest.__table__,
     AuditRecord.__table__,
     SandboxUser.__table__,
     TenantClock.__table__,

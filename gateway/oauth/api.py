@@ -97,6 +97,16 @@ async def token(request: Request, server: OAuthServerDep) -> JSONResponse:
     return JSONResponse(response.body, response.status_code, headers=dict(response.headers))
 
 
+@router.post("/oauth2/par", status_code=201)
+async def pushed_authorization_request(request: Request, server: OAuthServerDep) -> JSONResponse:
+    form = await _single_valued_form(request)
+    if isinstance(form, JSONResponse):
+        return form
+    dpop_values = request.headers.getlist("dpop")
+    response = await run_in_threadpool(server.par_response, request.headers, dpop_values, form)
+    return JSONResponse(response.body, response.status_code, headers=dict(response.headers))
+
+
 @router.post("/oauth2/revoke")
 @router.post("/oauth2/introspect")
 async def revoke_or_introspect(request: Request, server: OAuthServerDep) -> JSONResponse:

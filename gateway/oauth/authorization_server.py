@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2 import AuthorizationServer as AuthlibAuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant as AuthlibClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 
@@ -27,11 +27,13 @@ from gateway.oauth.rfc7009_revocation import (
     TokenRevocationEndpoint,
 )
 from gateway.oauth.rfc7523_client_assertion import PrivateKeyJWTAuthentication
+from gateway.oauth.rfc9126_par import PAR_PATH, IntentLookup, bound_jkt, store, validate_pushed_request
 from gateway.oauth.rfc9449_dpop import DPoPProof, DPoPVerifier, InvalidDPoPProofError
 from gateway.oauth.tokens import ACCESS_TOKEN_LIFETIME_S, AccessTokenClaims, AccessTokenIssuer
 
 TOKEN_PATH = "/oauth2/token"
 MAX_FORM_FIELDS = 30
+PAR_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
 
 
 class FormRequest(OAuth2Request):
@@ -100,10 +102,16 @@ class OAuthResponse:
 
 class AuthorizationServer(AuthlibAuthorizationServer):
     def __init__(
-        self, issuer: str, clients: ClientRegistry, token_issuer: AccessTokenIssuer, replay_cache: ReplayCache
+        self,
+        issuer: str,
+        clients: ClientRegistry,
+        token_issuer: AccessTokenIssuer,
+        replay_cache: ReplayCache,
+        lookup_intent: IntentLookup | None = None,
     ):
         super().__init__(scopes_supported=list(SCOPES))
         self.issuer, self.clients, self.token_issuer = issuer, clients, token_issuer
+        self.lookup_intent = lookup_intent or (lambda tenant_id, intent_id, scope: None)
         self.dpop = DPoPVerifier(replay_cache)
         if urlsplit(issuer).scheme == "http":
             # The embedded sandbox runs on loopback http; Authlib otherwise refuses non-TLS URIs.
@@ -150,6 +158,25 @@ class AuthorizationServer(AuthlibAuthorizationServer):
         response = self.create_token_response(request)
         response.headers = [*response.headers, *no_store]
         return response
+
+    def par_response(
+        self, headers: Mapping[str, str], dpop_values: list[str], form: dict[str, str]
+    ) -> OAuthResponse:
+        """RFC 9126 pushed authorization request: authenticate, validate, store, answer 201 with a request_uri."""
+        no_store = [("Cache-Control", "no-store")]
+        if len(form) > MAX_FORM_FIELDS:
+            return self._error(InvalidRequestError("too many form parameters"), no_store)
+        request = FormRequest("POST", self.issuer + PAR_PATH, headers, form, None)
+        try:
+            client = self.authenticate_client(request, PAR_AUTH_METHODS, "par")
+            proof = None
+            if dpop_values:
+                proof = self.dpop.verify(dpop_values, method="POST", url=self.issuer + PAR_PATH)
+            parameters = validate_pushed_request(client, form, self.lookup_intent)
+            jkt = bound_jkt(form, proof.jkt if proof else None)
+        except OAuth2Error as error:
+            return self._error(error, no_store)
+        return OAuthResponse(201, store(self.clients.db, client, parameters, jkt), no_store)
 
     def endpoint_response(
         self, name: str, path: str, headers: Mapping[str, str], form: dict[str, str]
