@@ -37,6 +37,11 @@ class Caller:
     scope: tuple[str, ...]
     intent_id: str | None
 
+    @property
+    def is_customer(self) -> bool:
+        """A customer's token (authorization code, issued for one consent); else the client's own (client credentials)."""
+        return self.intent_id is not None
+
 
 class GatewayKeys:
     """The gateway's public keys, fetched from its JWKS and cached."""

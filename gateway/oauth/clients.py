@@ -6,7 +6,6 @@ Two security profiles (issue: Gateway): `fapi2` (default: private_key_jwt, DPoP,
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -27,6 +26,7 @@ from gateway.models import OAuthClient
 from gateway.oauth.keys import SIGNING_ALGS
 from gateway.oauth.rfc7523_client_assertion import CLIENT_ASSERTION_ALGS
 from gateway.proxy.rate_limit import DEFAULT_RATE_PER_S
+from gateway.sandbox.service import hash_token
 from openbank_kit.clock import wall_clock
 from openbank_kit.db import Database
 from openbank_kit.ids import new_id
@@ -48,10 +48,6 @@ class InvalidClientMetadata(Exception):
     def __init__(self, description: str, error: str = "invalid_client_metadata"):
         super().__init__(description)
         self.error, self.description = error, description
-
-
-def sha256_hex(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def validate_metadata(body: Any) -> dict:
@@ -208,8 +204,8 @@ class ClientRegistry:
             tenant_id=tenant_id,
             profile=profile,
             token_endpoint_auth_method=metadata["token_endpoint_auth_method"],
-            client_secret_sha256=sha256_hex(secret) if secret else None,
-            registration_access_token_sha256=sha256_hex(registration_token),
+            client_secret_sha256=hash_token(secret) if secret else None,
+            registration_access_token_sha256=hash_token(registration_token),
             client_metadata=metadata,
             client_id_issued_at=int(now.timestamp()),
             created_at=now,
@@ -262,7 +258,7 @@ class ClientRegistry:
         if (
             row is None
             or not token
-            or not hmac.compare_digest(row.registration_access_token_sha256, sha256_hex(token))
+            or not hmac.compare_digest(row.registration_access_token_sha256, hash_token(token))
         ):
             return None
         return row
@@ -315,7 +311,7 @@ class AuthlibClient(ClientMixin):
 
     def check_client_secret(self, client_secret: str) -> bool:
         stored = self.row.client_secret_sha256
-        return bool(stored) and hmac.compare_digest(stored, sha256_hex(client_secret))
+        return bool(stored) and hmac.compare_digest(stored, hash_token(client_secret))
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == self.row.token_endpoint_auth_method

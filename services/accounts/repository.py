@@ -38,11 +38,6 @@ def add_transaction(session: Session, transaction: LedgerTransaction, postings: 
     session.add_all(postings)
 
 
-def postings_of(session: Session, tenant_id: str, transaction_id: str) -> list[Posting]:
-    query = select(Posting).where(Posting.tenant_id == tenant_id, Posting.transaction_id == transaction_id)
-    return list(session.scalars(query.order_by(Posting.posting_id)))
-
-
 def unbalanced_transactions(session: Session, tenant_id: str) -> list[tuple[str, int]]:
     query = (
         select(Posting.transaction_id, func.sum(Posting.amount_fen))
