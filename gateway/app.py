@@ -8,8 +8,10 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from gateway.consent.api import router as consent_router
 from gateway.models import TENANT_TABLES
 from gateway.oauth.api import router as oauth_router
+from gateway.oauth.authorization_journey import AuthorizationJourney
 from gateway.oauth.authorization_server import AuthorizationServer
 from gateway.oauth.clients import ClientRegistry
 from gateway.oauth.intents import IntentDirectory
@@ -49,7 +51,7 @@ def create_app(
         db=db,
         tenant_tables=TENANT_TABLES,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[oauth_router, sandbox_router, proxy_router],
+        routers=[oauth_router, consent_router, sandbox_router, proxy_router],
         migrate_on_start=migrate_on_start,
         on_started=_provision_demo if settings.provision_demo else None,
         on_stopped=lambda app: (
@@ -90,7 +92,9 @@ def create_app(
         AccessTokenIssuer(settings.issuer, keys),
         replay_cache_from_url(settings.redis_url),
         IntentDirectory(internal_clients),
+        tenants=app.state.tenant_service,
     )
+    app.state.journey = AuthorizationJourney(app.state.oauth, settings.issuer)
     return app
 
 

@@ -118,8 +118,75 @@ class AuditRecord(SQLModel, table=True):
     interaction_id: str = Field(max_length=100)
 
 
+class AuthorizationInteraction(SQLModel, table=True):
+    """One customer's pass through the consent pages, from /oauth2/authorize to the redirect back to the client.
+
+    Starting it uses up the pushed request; the browser holding `browser_secret` (cookie + form field) finishes it.
+    """
+
+    __tablename__ = "authorization_interaction"
+
+    interaction_id: str = Field(primary_key=True, max_length=64)
+    tenant_id: str = Field(max_length=64)
+    client_id: str = Field(max_length=64)
+    parameters: Any = Field(sa_column=Column(JSON, nullable=False))
+    dpop_jkt: str | None = Field(default=None, max_length=64)
+    browser_secret_sha256: str = Field(max_length=64)
+    customer_id: str | None = Field(default=None, max_length=40)
+    auth_time: int | None = None
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class AuthorizationCode(SQLModel, table=True):
+    """An authorization code (stored hashed): 60 s, single use, bound to PKCE, the redirect URI and the DPoP key."""
+
+    __tablename__ = "authorization_code"
+
+    code_sha256: str = Field(primary_key=True, max_length=64)
+    grant_id: str = Field(max_length=40)
+    tenant_id: str = Field(max_length=64)
+    client_id: str = Field(max_length=64)
+    customer_id: str = Field(max_length=40)
+    redirect_uri: str = Field(max_length=1000)
+    scope: str = Field(max_length=200)
+    nonce: str | None = Field(default=None, max_length=64)
+    code_challenge: str = Field(max_length=128)
+    code_challenge_method: str = Field(max_length=10)
+    intent_id: str | None = Field(default=None, max_length=64)
+    dpop_jkt: str | None = Field(default=None, max_length=64)
+    auth_time: int
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class OAuthGrant(SQLModel, table=True):
+    """What a customer granted a client, once: the refresh token's home, and what revoking a reused code revokes."""
+
+    __tablename__ = "oauth_grant"
+
+    grant_id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(index=True, max_length=64)
+    client_id: str = Field(max_length=64)
+    customer_id: str = Field(max_length=40)
+    scope: str = Field(max_length=200)
+    intent_id: str | None = Field(default=None, max_length=64)
+    refresh_token_sha256: str | None = Field(default=None, max_length=64, unique=True)
+    auth_time: int
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 TENANT_TABLES = TenantTables(
-    service="gateway", world_tables=[SandboxUser.__table__], runtime_tables=[AuditRecord.__table__]
+    service="gateway",
+    world_tables=[SandboxUser.__table__],
+    runtime_tables=[
+        AuditRecord.__table__,
+        AuthorizationInteraction.__table__,
+        AuthorizationCode.__table__,
+        OAuthGrant.__table__,
+    ],
 )
 
 ALL_TABLES = [
@@ -129,6 +196,9 @@ ALL_TABLES = [
     RevokedToken.__table__,
     PushedAuthorizationRequest.__table__,
     AuditRecord.__table__,
+    AuthorizationInteraction.__table__,
+    AuthorizationCode.__table__,
+    OAuthGrant.__table__,
     SandboxUser.__table__,
     TenantClock.__table__,
     IdempotencyRecord.__table__,

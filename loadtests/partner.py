@@ -67,6 +67,45 @@ class Partner:
             "client_assertion": self.assertion(**assertion_claims),
         }
 
+    def assertion_form(self) -> dict:
+        return {
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": self.assertion(),
+        }
+
+    def par_form(self, challenge: str, **overrides) -> dict:
+        """A pushed authorization request; pass a parameter as None to leave it out."""
+        form = {
+            **self.assertion_form(),
+            "client_id": self.client_id,
+            "response_type": "code",
+            "redirect_uri": "https://tpp.example/callback",
+            "scope": "openid",
+            "state": "state-" + uuid.uuid4().hex[:8],
+            "nonce": "nonce-" + uuid.uuid4().hex[:8],
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            **overrides,
+        }
+        return {k: v for k, v in form.items() if v is not None}
+
+    def code_form(
+        self, code: str, verifier: str | None, redirect_uri: str = "https://tpp.example/callback"
+    ) -> dict:
+        form = {**self.assertion_form(), "grant_type": "authorization_code", "code": code,
+                "redirect_uri": redirect_uri, "code_verifier": verifier}  # fmt: skip
+        return {k: v for k, v in form.items() if v is not None}
+
+    def refresh_form(self, refresh_token: str) -> dict:
+        return {**self.assertion_form(), "grant_type": "refresh_token", "refresh_token": refresh_token}
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge)."""
+    verifier = base64.urlsafe_b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).rstrip(b"=").decode()
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
 
 def unsigned_jwt(claims: dict) -> str:
     def part(data: dict) -> str:

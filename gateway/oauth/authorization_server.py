@@ -1,8 +1,8 @@
 """The authorization server: Authlib's framework-agnostic `AuthorizationServer`, hardened, behind a thin adapter.
 
 Authlib is synchronous; routes read the form (async), then call `create_token_response` in the thread pool with
-its own unit of work. Grants registered: client_credentials (this file). authorization_code and refresh_token
-join with PAR and the consent journey.
+its own unit of work. Grants registered: client_credentials (this file), authorization_code with PKCE S256 required
+and refresh_token (authorization_code.py). No implicit and no password grant.
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant as AuthlibClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc7636 import CodeChallenge
 
+from gateway.oauth.authorization_code import AuthorizationCodeGrant, GrantStore, RefreshTokenGrant
 from gateway.oauth.clients import SCOPES, AuthlibClient, ClientRegistry
+from gateway.oauth.intents import OWNER_OF_SCOPE
 from gateway.oauth.replay_cache import ReplayCache
 from gateway.oauth.rfc7009_revocation import (
     RevocationList,
@@ -108,6 +111,7 @@ class AuthorizationServer(AuthlibAuthorizationServer):
         token_issuer: AccessTokenIssuer,
         replay_cache: ReplayCache,
         lookup_intent: IntentLookup | None = None,
+        tenants=None,
     ):
         super().__init__(scopes_supported=list(SCOPES))
         self.issuer, self.clients, self.token_issuer = issuer, clients, token_issuer
@@ -121,9 +125,29 @@ class AuthorizationServer(AuthlibAuthorizationServer):
             PrivateKeyJWTAuthentication(issuer, replay_cache, lambda client: client.key_set()),
         )
         self.register_grant(ClientCredentialsGrant)
+        self.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
+        self.register_grant(RefreshTokenGrant)
+        self.grants = GrantStore(clients.db)
+        self.tenants = tenants
         self.revocations = RevocationList(clients.db)
         self.register_endpoint(TokenRevocationEndpoint(self, token_issuer, self.revocations))
         self.register_endpoint(TokenIntrospectionEndpoint(self, token_issuer, self.revocations))
+
+    def grant_still_valid(self, grant) -> bool:
+        """A refresh keeps working while the tenant was not reset since and the consent is still authorised."""
+        try:
+            tenant = self.tenants.get_active(grant.tenant_id)
+        except Exception:  # the tenant is gone
+            return False
+        if grant.created_at < tenant.tokens_valid_after:
+            return False
+        if not grant.intent_id:
+            return True
+        scope = next(s for s in grant.scope.split() if s in OWNER_OF_SCOPE)
+        consent = self.lookup_intent(grant.tenant_id, grant.intent_id, scope)
+        return (
+            bool(consent) and consent.get("Status") == "AUTH" and consent.get("ClientId") == grant.client_id
+        )
 
     def query_client(self, client_id: str) -> AuthlibClient | None:
         row = self.clients.get(client_id)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.models import RevokedToken
@@ -17,6 +18,7 @@ from gateway.oauth.tokens import AccessTokenIssuer, InvalidAccessToken
 from openbank_kit.db import Database
 
 CLIENT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
+REFRESH_TOKEN_PREFIX = "rt_"
 
 
 class RevocationList:
@@ -37,9 +39,15 @@ class RevocationList:
             except IntegrityError:
                 session.rollback()  # already revoked: revocation is idempotent
 
-    def is_revoked(self, jti: str) -> bool:
+    def is_revoked(self, jti: str, grant_id: str | None = None) -> bool:
+        """Whether the token, or the customer grant it was issued from (`gid`), was revoked."""
         with self.db.read_session() as session:
-            return session.get(RevokedToken, jti) is not None
+            if grant_id is None:
+                return session.get(RevokedToken, jti) is not None
+            found = session.scalars(
+                select(RevokedToken.jti).where(RevokedToken.jti.in_((jti, grant_id))).limit(1)
+            )
+            return found.first() is not None
 
 
 class IssuedToken:
@@ -61,11 +69,33 @@ class IssuedToken:
         return self.revocations.is_revoked(self.claims["jti"])
 
 
+class IssuedRefreshToken:
+    """A refresh token, which stands for the customer's whole grant: revoking it revokes the grant."""
+
+    def __init__(self, grant):
+        self.grant = grant
+
+    def check_client(self, client) -> bool:
+        return True
+
+    def belongs_to(self, client) -> bool:
+        return self.grant.client_id == client.get_client_id()
+
+    def is_expired(self) -> bool:
+        return False  # an expired grant is not found in the first place
+
+    def is_revoked(self) -> bool:
+        return False
+
+
 class _TokenLookup:
     token_issuer: AccessTokenIssuer
     revocations: RevocationList
 
     def query_token(self, token_string: str, token_type_hint: str | None):
+        if token_string.startswith(REFRESH_TOKEN_PREFIX):
+            grant = self.server.grants.by_refresh_token(token_string)
+            return IssuedRefreshToken(grant) if grant else None
         try:
             return IssuedToken(self.token_issuer.verify(token_string), self.revocations)
         except InvalidAccessToken:
@@ -79,8 +109,12 @@ class TokenRevocationEndpoint(_TokenLookup, RevocationEndpoint):
         super().__init__(server)
         self.token_issuer, self.revocations = token_issuer, revocations
 
-    def revoke_token(self, token: IssuedToken, request) -> None:
-        if token.belongs_to(request.client):
+    def revoke_token(self, token, request) -> None:
+        if not token.belongs_to(request.client):
+            return
+        if isinstance(token, IssuedRefreshToken):
+            self.server.grants.revoke(token.grant.grant_id)
+        else:
             self.revocations.revoke(token.claims)
 
 
@@ -101,7 +135,12 @@ class TokenIntrospectionEndpoint(_TokenLookup, IntrospectionEndpoint):
     def check_permission(self, token: IssuedToken, client, request) -> bool:
         return token.belongs_to(client)
 
-    def introspect_token(self, token: IssuedToken) -> dict:
+    def introspect_token(self, token) -> dict:
+        if isinstance(token, IssuedRefreshToken):
+            grant = token.grant
+            return {"active": True, "iss": self.server.issuer, "client_id": grant.client_id, "sub": grant.customer_id,
+                    "scope": grant.scope, "exp": int(grant.expires_at.timestamp()), "token_type": "refresh_token",
+                    "tenant": grant.tenant_id}  # fmt: skip
         claims = token.claims
         payload = {
             "active": True,

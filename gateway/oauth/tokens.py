@@ -14,6 +14,8 @@ from openbank_kit.ids import new_id
 
 ACCESS_TOKEN_LIFETIME_S = 600  # FAPI: short-lived, sender-constrained
 ACCESS_TOKEN_TYP = "at+jwt"
+ID_TOKEN_LIFETIME_S = 600
+ACR_SCA = "urn:openbanking:psd2:sca"  # password + one-time code: two factors
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class AccessTokenClaims:
     scope: str
     jkt: str | None = None  # DPoP key thumbprint the token is bound to
     intent_id: str | None = None
+    grant_id: str | None = None  # the customer's grant (authorization code flow): revoking it voids the token
 
 
 class InvalidAccessToken(Exception):
@@ -53,6 +56,8 @@ class AccessTokenIssuer:
             payload["cnf"] = {"jkt": claims.jkt}
         if claims.intent_id:
             payload["openbanking_intent_id"] = claims.intent_id
+        if claims.grant_id:
+            payload["gid"] = claims.grant_id
         kid, key = self.keys.signing_key(DEFAULT_SIGNING_ALG)
         header = {"alg": DEFAULT_SIGNING_ALG, "typ": ACCESS_TOKEN_TYP, "kid": kid}
         return jwt.encode(header, payload, key, algorithms=[DEFAULT_SIGNING_ALG]), payload
@@ -72,3 +77,31 @@ class AccessTokenIssuer:
         if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
             raise InvalidAccessToken("access token expired")
         return claims
+
+    def issue_id_token(
+        self,
+        *,
+        client_id: str,
+        subject: str,
+        alg: str,
+        auth_time: int,
+        nonce: str | None,
+        intent_id: str | None,
+    ) -> str:
+        """An OpenID Connect ID token, signed with the algorithm the client registered."""
+        now = int(self.clock())
+        payload = {
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": client_id,
+            "iat": now,
+            "exp": now + ID_TOKEN_LIFETIME_S,
+            "auth_time": auth_time,
+            "acr": ACR_SCA,
+        }
+        if nonce:
+            payload["nonce"] = nonce
+        if intent_id:
+            payload["openbanking_intent_id"] = intent_id
+        kid, key = self.keys.signing_key(alg)
+        return jwt.encode({"alg": alg, "typ": "JWT", "kid": kid}, payload, key, algorithms=[alg])

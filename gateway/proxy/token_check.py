@@ -44,7 +44,7 @@ def verify_resource_call(
         claims = tokens.verify(token)
     except InvalidAccessToken as exc:
         raise _refused("DPoP" if scheme == "dpop" else "Bearer", "invalid_token", str(exc)) from None
-    if revocations.is_revoked(claims["jti"]):
+    if revocations.is_revoked(claims["jti"], claims.get("gid")):
         raise _refused(
             "DPoP" if scheme == "dpop" else "Bearer", "invalid_token", "the access token was revoked"
         )
