@@ -7,6 +7,7 @@ signing immediately and stays in the JWKS for RETIRED_KEY_PUBLISH_S, longer than
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from joserfc.jwk import ECKey, KeySet, RSAKey
@@ -21,6 +22,7 @@ SIGNING_ALGS = ("ES256", "PS256")
 DEFAULT_SIGNING_ALG = "ES256"
 RETIRED_KEY_PUBLISH_S = 24 * 3600  # ≫ access-token (600 s) and ID-token lifetimes
 RSA_KEY_BITS = 3072
+RELOAD_S = 60.0  # how soon a rotation made by another gateway process is seen here
 
 
 def _generate(alg: str, kid: str):
@@ -41,12 +43,21 @@ class KeyStore:
         self._signing: dict[str, tuple[str, object]] = {}
         self._jwks: dict | None = None
         self._verification: tuple[dict, KeySet] | None = None
+        self._loaded_at = time.monotonic()
+
+    def _expire_if_stale(self) -> None:
+        """Forget cached keys every RELOAD_S (the caller holds the lock), so other processes' rotations show up."""
+        if time.monotonic() - self._loaded_at > RELOAD_S:
+            self._signing.clear()
+            self._jwks = None
+            self._loaded_at = time.monotonic()
 
     def signing_key(self, alg: str = DEFAULT_SIGNING_ALG):
         """(kid, private key) of the active key for `alg`, generating one on first use."""
         if alg not in SIGNING_ALGS:
             raise ValueError(f"unsupported signing algorithm {alg}")
         with self._lock:
+            self._expire_if_stale()
             if alg not in self._signing:
                 row = self._active_row(alg) or self._create(alg)
                 self._signing[alg] = (row.kid, _import(row.private_jwk))
@@ -55,6 +66,7 @@ class KeyStore:
     def jwks(self) -> dict:
         """The public keys clients and services verify against (active and recently retired)."""
         with self._lock:
+            self._expire_if_stale()
             if self._jwks is None:
                 for alg in SIGNING_ALGS:
                     if self._active_row(alg) is None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from gateway.api.deps import InitialAccessTenant, TenantServiceDep, bearer_token
+from gateway.oauth.keys import SIGNING_ALGS
 from gateway.sandbox.schemas import AdvanceClockBody, CreateTenantBody
 from openbank_kit.errors import Forbidden
 from sandbox_data import PERSONAS, SANDBOX_OTP, SANDBOX_PASSWORD
@@ -26,6 +27,21 @@ def create_tenant(body: CreateTenantBody, request: Request, tenants: TenantServi
     return JSONResponse(
         {"TenantId": created.tenant_id, "InitialAccessToken": created.initial_access_token}, 201
     )
+
+
+def _require_operator(request: Request) -> None:
+    settings = request.app.state.settings
+    token = bearer_token(request) or ""
+    if not settings.operator_token or not hmac.compare_digest(token, settings.operator_token):
+        raise Forbidden(message="this needs the operator token (OPENBANK_OPERATOR_TOKEN)")
+
+
+@router.post("/signing-keys/rotate")
+def rotate_signing_keys(request: Request) -> dict:
+    """Operator only: new signing keys; the old ones stop signing and stay in the JWKS for 24 h."""
+    _require_operator(request)
+    keys = request.app.state.oauth.token_issuer.keys
+    return {"Kids": {alg: keys.rotate(alg) for alg in SIGNING_ALGS}}
 
 
 @router.post("/reset")
