@@ -40,14 +40,16 @@ class RevocationList:
                 session.rollback()  # already revoked: revocation is idempotent
 
     def is_revoked(self, jti: str, grant_id: str | None = None) -> bool:
-        """Whether the token, or the customer grant it was issued from (`gid`), was revoked."""
-        with self.db.read_session() as session:
-            if grant_id is None:
-                return session.get(RevokedToken, jti) is not None
-            found = session.scalars(
-                select(RevokedToken.jti).where(RevokedToken.jti.in_((jti, grant_id))).limit(1)
-            )
-            return found.first() is not None
+        """Whether the token, or the customer grant it was issued from (`gid`), was revoked.
+
+        Asked on every front-door call: a Core query on a pooled connection, without an ORM session.
+        """
+        wanted = (jti,) if grant_id is None else (jti, grant_id)
+        with self.db.engine.connect() as connection:
+            return connection.execute(_REVOKED.where(RevokedToken.jti.in_(wanted))).first() is not None
+
+
+_REVOKED = select(RevokedToken.jti).limit(1)
 
 
 class IssuedToken:

@@ -61,7 +61,7 @@ def verify_resource_call(
     elif scheme != "bearer":
         raise _refused("DPoP", "invalid_token", "this token is not DPoP-bound: send it as Bearer")
     try:
-        tenant = tenants.get_active(claims["tenant"])
+        tenant = tenants.get_active_cached(claims["tenant"])
     except NotFound:
         raise _refused(
             "DPoP" if jkt else "Bearer", "invalid_token", "the token's tenant no longer exists"

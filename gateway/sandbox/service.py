@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from openbank_kit.settings import KitSettings
 from openbank_kit.tenancy import TENANT_NAME, WorldSpec
 
 SECONDS_PER_DAY = 86_400
+ACTIVE_CACHE_S = 1.0  # how long another gateway process may accept tokens from before a reset
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class TenantService:
 
     def __init__(self, db: Database, ports: Sequence[TenantPort], settings: KitSettings):
         self.db, self.ports, self.settings = db, list(ports), settings
+        # The front door asks for the token's tenant on every call: a short-lived copy spares the database.
+        self._active_cache: dict[str, tuple[float, Tenant]] = {}
 
     def world_spec(self, offset_s: int = 0) -> WorldSpec:
         return WorldSpec(
@@ -115,6 +119,7 @@ class TenantService:
             tenant.tokens_valid_after = wall_clock()
             session.add(tenant)
             session.commit()
+        self._forget(tenant_id)
         return rows
 
     def delete(self, tenant_id: str) -> None:
@@ -138,7 +143,23 @@ class TenantService:
             tenant.clock_offset_s = offset_s
             session.add(tenant)
             session.commit()
+        self._forget(tenant_id)
         return clock_now(offset_s)
+
+    def get_active_cached(self, tenant_id: str) -> Tenant:
+        """get_active, remembered for ACTIVE_CACHE_S; a reset or delete in this process forgets it at once."""
+        now = time.monotonic()
+        cached = self._active_cache.get(tenant_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        tenant = self.get_active(tenant_id)
+        if len(self._active_cache) > 10_000:
+            self._active_cache.clear()
+        self._active_cache[tenant_id] = (now + ACTIVE_CACHE_S, tenant)
+        return tenant
+
+    def _forget(self, tenant_id: str) -> None:
+        self._active_cache.pop(tenant_id, None)
 
     def get_active(self, tenant_id: str) -> Tenant:
         with self.db.read_session() as session:
@@ -186,6 +207,7 @@ class TenantService:
             return [future.result() for future in futures]
 
     def _undo(self, tenant_id: str) -> None:
+        self._forget(tenant_id)
         for port in self.ports:
             try:
                 port.drop(tenant_id)
