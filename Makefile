@@ -30,7 +30,7 @@ format: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/openbank bench provisioning --backend all
-	$(BIN)/openbank bench tokens
+	$(BIN)/openbank bench tokens --peer
 	$(BIN)/openbank bench gateway
 
 clean:

@@ -1,12 +1,16 @@
-"""Token endpoint rate: client_credentials with private_key_jwt and DPoP, against a real gateway process.
+"""Token endpoint rate: client_credentials with private_key_jwt and DPoP, against a real gateway process,
+and (`peer=True`) against node-oidc-provider configured the same way, driven by the same load generator.
 
-The gateway runs alone (uvicorn, one worker) on fresh SQLite storage; client assertions and DPoP proofs are
-signed before the clock starts, so the figure is the server's, not the load generator's signing speed.
+The gateway runs alone (uvicorn, one worker, or several with Redis holding the replay cache) on fresh SQLite
+storage; client assertions and DPoP proofs are signed before the clock starts, so the figure is the server's,
+not the load generator's signing speed. The load generator shares the machine's cores with the server.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -14,6 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -22,14 +27,35 @@ from loadtests.processes import free_port, wait_ready  # the same partner-side c
 from openbank_cli.stack import LocalStack
 from openbank_kit.settings import load_settings
 
+PEER_DIR = Path(__file__).parent / "peers" / "oidc_provider"
 
-def run_token_benchmark(requests_total: int, concurrency: int, emit: Callable[[str], None]) -> dict:
+
+def run_token_benchmark(
+    requests_total: int,
+    concurrency: int,
+    emit: Callable[[str], None],
+    *,
+    workers: int = 1,
+    redis_url: str | None = None,
+    peer: bool = False,
+) -> dict:
+    results = {"openbank": _run_ours(requests_total, concurrency, emit, workers, redis_url)}
+    if peer:
+        results["node-oidc-provider"] = _run_peer(requests_total, concurrency, emit)
+    return results
+
+
+def _run_ours(requests_total: int, concurrency: int, emit, workers: int, redis_url: str | None) -> dict:
+    if workers > 1 and not redis_url:
+        raise ValueError("several gateway workers share their replay cache through Redis: pass a Redis URL")
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="openbank-token-bench-") as var_dir:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBANK_")}
         env.update({"OPENBANK_VAR_DIR": var_dir, "OPENBANK_ISSUER": issuer, "OPENBANK_GATEWAY_PORT": str(port),
                     "OPENBANK_WORLD_RETAIL_CUSTOMERS": "5", "OPENBANK_WORLD_SMES": "1", "OPENBANK_LOG_LEVEL": "WARNING"})  # fmt: skip
+        if redis_url:
+            env["OPENBANK_REDIS_URL"] = redis_url
         settings = load_settings(var_dir=var_dir, issuer=issuer, world_retail_customers=5, world_smes=1)
         stack = LocalStack(settings)
         stack.migrate()
@@ -37,7 +63,7 @@ def run_token_benchmark(requests_total: int, concurrency: int, emit: Callable[[s
         stack.dispose()
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--port", str(port),
-             "--no-access-log", "--log-level", "warning"],  # fmt: skip
+             "--no-access-log", "--log-level", "warning", "--workers", str(workers)],  # fmt: skip
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
@@ -51,13 +77,53 @@ def run_token_benchmark(requests_total: int, concurrency: int, emit: Callable[[s
                 (partner.client_credentials_form(aud=issuer), partner.dpop("POST", token_url))
                 for _ in range(requests_total)
             ]
-            return _fire(token_url, prepared, concurrency, emit)
+            label = f"openbank gateway, {workers} process{'es' if workers > 1 else ''}"
+            return _fire(token_url, prepared, concurrency, emit, label)
         finally:
             server.terminate()
             server.wait(timeout=10)
 
 
-def _fire(token_url: str, prepared: list, concurrency: int, emit) -> dict:
+def _run_peer(requests_total: int, concurrency: int, emit) -> dict | None:
+    """node-oidc-provider 9.13.3 (FAPI 2.0 certified), same grant, same assertion and proof algorithms, memory store."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        emit("node-oidc-provider: skipped (node and npm are not installed)")
+        return None
+    if not (PEER_DIR / "node_modules" / "oidc-provider").exists():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=PEER_DIR, check=True, timeout=300
+        )
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    partner = Partner()
+    partner.client_id = "bench"
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "CLIENT_ID": "bench",
+        "CLIENT_JWKS": json.dumps(partner.public_jwks()),
+    }
+    server = subprocess.Popen(["node", "server.mjs"], cwd=PEER_DIR, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        for line in server.stdout:
+            if line.startswith("ready"):
+                break
+        else:
+            raise RuntimeError("node-oidc-provider did not start")
+        threading.Thread(target=server.stdout.read, daemon=True).start()  # keep its pipe drained
+        token_url = f"{issuer}/token"
+        prepared = [
+            (partner.client_credentials_form(aud=issuer), partner.dpop("POST", token_url))
+            for _ in range(requests_total)
+        ]
+        return _fire(token_url, prepared, concurrency, emit, "node-oidc-provider 9.13.3, 1 process")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _fire(token_url: str, prepared: list, concurrency: int, emit, label: str) -> dict:
     latencies_ms: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -90,8 +156,8 @@ def _fire(token_url: str, prepared: list, concurrency: int, emit) -> dict:
         "latency_ms_p99": latencies_ms[int(len(latencies_ms) * 0.99) - 1],
     }
     emit(
-        f"token endpoint (client_credentials, private_key_jwt ES256, DPoP): {result['tokens_per_s']:.0f} tokens/s "
-        f"over {result['requests']} requests, {concurrency} concurrent, 1 gateway process; "
+        f"{label} — client_credentials, private_key_jwt ES256, DPoP: {result['tokens_per_s']:.0f} tokens/s "
+        f"over {result['requests']} requests, {concurrency} concurrent; "
         f"p50 {result['latency_ms_p50']:.1f} ms, p99 {result['latency_ms_p99']:.1f} ms; failures {result['failures']}"
     )
     return result

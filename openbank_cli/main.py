@@ -241,11 +241,22 @@ def bench_provisioning(
 def bench_tokens(
     requests: Annotated[int, typer.Option(min=10, max=100000, help="token requests to send")] = 2000,
     concurrency: Annotated[int, typer.Option(min=1, max=64)] = 8,
+    workers: Annotated[
+        int, typer.Option(min=1, max=8, help="gateway processes (more than 1 needs --redis-url)")
+    ] = 1,
+    redis_url: Annotated[str | None, typer.Option(help="Redis for the shared replay cache")] = None,
+    peer: Annotated[
+        bool, typer.Option(help="also measure node-oidc-provider the same way (needs node + npm)")
+    ] = False,
 ) -> None:
-    """Token endpoint rate for client_credentials with private_key_jwt + DPoP, one gateway process."""
+    """Token endpoint rate for client_credentials with private_key_jwt + DPoP (and node-oidc-provider beside it)."""
     from loadtests.token_rate import run_token_benchmark
 
-    run_token_benchmark(requests, concurrency, print)
+    if workers > 1 and not redis_url:
+        raise typer.BadParameter(
+            "several gateway workers need --redis-url (their replay cache is shared there)"
+        )
+    run_token_benchmark(requests, concurrency, print, workers=workers, redis_url=redis_url, peer=peer)
 
 
 @bench_app.command("gateway")

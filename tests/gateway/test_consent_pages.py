@@ -285,3 +285,15 @@ def test_another_partner_cannot_push_a_consent_it_does_not_own(stack, tenant, ow
         headers={"DPoP": other.dpop("POST", f"{ISSUER}/oauth2/par")},
     )
     assert response.status_code == 400 and "another client" in response.json()["error_description"]
+
+
+def test_scopes_in_another_order_are_the_same_request(stack, tenant, registered_partner, owning_service):
+    verifier, challenge = pkce_pair()
+    request_uri = push(
+        stack, registered_partner, challenge, scope="accounts openid", openbanking_intent_id="aac-test-1"
+    )
+    params = redirect_params(
+        headless(stack, tenant[1], authorization_url(registered_partner.client_id, request_uri))
+    )
+    token = exchange(stack, registered_partner, params["code"], verifier).json()
+    assert set(token["scope"].split()) == {"accounts", "openid"} and "id_token" in token
