@@ -328,3 +328,38 @@ def test_revoking_the_refresh_token_revokes_the_grant(stack, code_flow):
     )
     assert refresh.json()["error"] == "invalid_grant"
     assert whoami(stack, partner, token["access_token"]).status_code == 401
+
+
+def test_concurrent_exchanges_of_one_code_let_exactly_one_through(stack, tenant):
+    """Real threads on real connections: the code row is claimed under a row lock (PostgreSQL) or a write lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gateway.models import OAuthGrant
+    from gateway.oauth.authorization_code import Authorization
+
+    grants = stack.gateway.app.state.oauth.grants
+    _, challenge = pkce_pair()
+    code = grants.issue_code(
+        Authorization(
+            tenant_id=tenant[0],
+            client_id="cli_race",
+            customer_id="cus_1",
+            redirect_uri=REDIRECT,
+            scope="openid",
+            code_challenge=challenge,
+            code_challenge_method="S256",
+            nonce=None,
+            intent_id=None,
+            dpop_jkt=None,
+            auth_time=0,
+        )  # fmt: skip
+    )
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        claimed = list(pool.map(lambda _: grants.claim_code(code, "cli_race", lambda row: None), range(12)))
+    winners = [row for row in claimed if row is not None]
+    assert len(winners) == 1
+    with stack.db("gateway").read_session() as session:
+        grant = session.get(OAuthGrant, winners[0].grant_id)
+    assert (
+        grant.revoked_at is not None
+    )  # the losers were reuses: what the winner gets is revoked, as RFC 6749 asks
