@@ -53,8 +53,8 @@ class Authorization:
 class GrantStore:
     """Codes and grants in the gateway's database."""
 
-    def __init__(self, db: Database):
-        self.db = db
+    def __init__(self, db: Database, revocations):
+        self.db, self.revocations = db, revocations
 
     def issue_code(self, authorization: Authorization) -> str:
         code = secrets.token_urlsafe(32)
@@ -105,6 +105,7 @@ class GrantStore:
             if row.used_at is not None:
                 self._revoke(session, row.grant_id, now)
                 session.commit()
+                self.revocations.remember(row.grant_id)
                 return None
             if row.expires_at <= now:
                 return None
@@ -138,6 +139,7 @@ class GrantStore:
         with self.db.write_session() as session:
             self._revoke(session, grant_id, wall_clock())
             session.commit()
+        self.revocations.remember(grant_id)
 
     @staticmethod
     def _revoke(session, grant_id: str, now: datetime) -> None:

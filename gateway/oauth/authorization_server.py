@@ -127,9 +127,9 @@ class AuthorizationServer(AuthlibAuthorizationServer):
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
-        self.grants = GrantStore(clients.db)
         self.tenants = tenants
         self.revocations = RevocationList(clients.db)
+        self.grants = GrantStore(clients.db, self.revocations)
         self.register_endpoint(TokenRevocationEndpoint(self, token_issuer, self.revocations))
         self.register_endpoint(TokenIntrospectionEndpoint(self, token_issuer, self.revocations))
 

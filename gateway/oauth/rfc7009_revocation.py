@@ -6,6 +6,8 @@ refuses it. A client may revoke and introspect only its own tokens; anything els
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -15,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.models import RevokedToken
 from gateway.oauth.tokens import AccessTokenIssuer, InvalidAccessToken
+from openbank_kit.clock import wall_clock
 from openbank_kit.db import Database
 
 CLIENT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
@@ -22,8 +25,20 @@ REFRESH_TOKEN_PREFIX = "rt_"
 
 
 class RevocationList:
+    """Revoked token ids (and revoked grants' ids), kept until the tokens would have expired.
+
+    The front door asks on every call, so each process holds the unexpired ids in memory and re-reads them at most
+    every RELOAD_S: a revocation made here counts at once, one made by another gateway process within RELOAD_S.
+    """
+
+    RELOAD_S = 1.0
+
     def __init__(self, db: Database):
         self.db = db
+        self._lock = threading.Lock()
+        self._known: frozenset[str] = frozenset()
+        self._local: set[str] = set()  # revoked here since the last reload
+        self._loaded_at = float("-inf")
 
     def revoke(self, claims: dict) -> None:
         row = RevokedToken(
@@ -38,18 +53,35 @@ class RevocationList:
                 session.commit()
             except IntegrityError:
                 session.rollback()  # already revoked: revocation is idempotent
+        self.remember(claims["jti"])
+
+    def remember(self, revoked_id: str) -> None:
+        """A revocation this process committed: effective here at once."""
+        with self._lock:
+            self._local.add(revoked_id)
 
     def is_revoked(self, jti: str, grant_id: str | None = None) -> bool:
-        """Whether the token, or the customer grant it was issued from (`gid`), was revoked.
+        """Whether the token, or the customer grant it was issued from (`gid`), was revoked."""
+        known = self._current()
+        return jti in known or (grant_id is not None and grant_id in known) or self._in_local(jti, grant_id)
 
-        Asked on every front-door call: a Core query on a pooled connection, without an ORM session.
-        """
-        wanted = (jti,) if grant_id is None else (jti, grant_id)
-        with self.db.engine.connect() as connection:
-            return connection.execute(_REVOKED.where(RevokedToken.jti.in_(wanted))).first() is not None
+    def _in_local(self, jti: str, grant_id: str | None) -> bool:
+        local = self._local
+        return bool(local) and (jti in local or grant_id in local)
 
-
-_REVOKED = select(RevokedToken.jti).limit(1)
+    def _current(self) -> frozenset[str]:
+        if time.monotonic() - self._loaded_at < self.RELOAD_S:
+            return self._known
+        with self._lock:
+            if time.monotonic() - self._loaded_at >= self.RELOAD_S:
+                with self.db.engine.connect() as connection:
+                    rows = connection.execute(
+                        select(RevokedToken.jti).where(RevokedToken.expires_at > wall_clock())
+                    )
+                    self._known = frozenset(row[0] for row in rows)
+                self._local = set()  # committed before the reload, so now in _known
+                self._loaded_at = time.monotonic()
+            return self._known
 
 
 class IssuedToken:
