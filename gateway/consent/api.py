@@ -94,15 +94,21 @@ def interaction_page(interaction_id: str, request: Request, journey: JourneyDep)
     try:
         interaction = journey.resume(interaction_id, secret)
         if not interaction.customer_id:
-            client = journey.server.query_client(interaction.client_id)
-            return _page(request, "sign_in.html", lang, interaction_id=interaction_id, csrf=secret,
-                         client_name=client.metadata.get("client_name", ""), failed=False)  # fmt: skip
+            return _sign_in_page(request, lang, journey, interaction, secret)
         view = journey.view(interaction)
     except AuthorizationRequestError as exc:
         return _error_page(request, lang, exc.error, exc.description)
     except TemporarilyUnavailableError as exc:
         return _error_page(request, lang, exc.error, exc.description, 503)
     return _page(request, "consent.html", lang, interaction_id=interaction_id, csrf=secret, view=view)
+
+
+def _sign_in_page(request: Request, lang: str, journey: AuthorizationJourney, interaction, secret: str,
+                  failed_as: str | None = None) -> HTMLResponse:  # fmt: skip
+    client = journey.server.query_client(interaction.client_id)
+    return _page(request, "sign_in.html", lang, 200 if failed_as is None else 401,
+                 interaction_id=interaction.interaction_id, csrf=secret, failed=failed_as is not None,
+                 client_name=client.metadata.get("client_name", "") if client else "", username=failed_as)  # fmt: skip
 
 
 async def _form(request: Request) -> dict[str, Any]:
@@ -135,10 +141,9 @@ async def sign_in(interaction_id: str, request: Request, journey: JourneyDep) ->
                     form.get("otp", ""),
                 )
             except SignInFailed:
-                client = journey.server.query_client(interaction.client_id)
-                return _page(request, "sign_in.html", lang, 401, interaction_id=interaction_id, csrf=secret,
-                             client_name=client.metadata.get("client_name", ""), failed=True,
-                             username=form.get("username"))  # fmt: skip
+                return _sign_in_page(
+                    request, lang, journey, interaction, secret, failed_as=form.get("username", "")
+                )
             journey.sign_in(interaction, user)
         except AuthorizationRequestError as exc:
             return _error_page(request, lang, exc.error, exc.description)
