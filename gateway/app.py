@@ -21,6 +21,7 @@ from gateway.oauth.tokens import AccessTokenIssuer
 from gateway.proxy.api import router as proxy_router
 from gateway.proxy.audit import AuditLog
 from gateway.proxy.rate_limit import rate_limiter_from_url
+from gateway.proxy.upstream import HttpxUpstream, PooledUpstream
 from gateway.sandbox.api import router as sandbox_router
 from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
 from gateway.sandbox.service import TenantService
@@ -63,13 +64,9 @@ def create_app(
     ports = [LocalTenantPort("gateway", db, TENANT_TABLES)]
     # The front door's pooled connections to each service (explicit limits and timeouts, no proxies from env).
     app.state.service_http = {
-        name: clients.get(name)
-        or httpx.Client(
-            base_url=settings.url_of(name),
-            timeout=httpx.Timeout(settings.internal_timeout_s, connect=2.0),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=40),
-            trust_env=False,
-        )
+        name: HttpxUpstream(clients[name])
+        if name in clients
+        else PooledUpstream(settings.url_of(name), settings.internal_timeout_s)
         for name in BACKEND_SERVICES
     }
     internal_clients = {

@@ -85,15 +85,14 @@ def forward(request: Request, body: bytes, service: str, service_path: str, scop
         state.oauth.token_issuer.keys, issuer, service, verified.claims
     )
     headers[INTERACTION_HEADER] = current_interaction_id() or headers.get(INTERACTION_HEADER, "")
-    client = state.service_http[service]
+    target = service_path + (f"?{request.url.query}" if request.url.query else "")
     try:
-        upstream = client.request(request.method, service_path, params=request.query_params, content=body,
-                                  headers=headers)  # fmt: skip
+        upstream = state.service_http[service].send(request.method, target, body, headers)
     except Exception as exc:  # connect errors and timeouts: the partner sees a clean 503, never our internals
         _audit(request, verified.claims, 503, started)
         raise ServiceUnavailable(message=f"the {service} service is not answering") from exc
     _audit(request, verified.claims, upstream.status_code, started)
-    passed = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"content-encoding"}}
+    passed = {k: v for k, v in upstream.headers if k.lower() not in HOP_BY_HOP | {"content-encoding"}}
     passed.pop(INTERACTION_HEADER, None)  # the middleware sets it on the way out
     return Response(upstream.content, upstream.status_code, headers=passed)
 
