@@ -18,7 +18,7 @@ from gateway.oauth.intents import IntentDirectory
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.replay_cache import replay_cache_from_url
 from gateway.oauth.tokens import AccessTokenIssuer
-from gateway.proxy.api import router as proxy_router
+from gateway.proxy.api import FrontDoorMiddleware
 from gateway.proxy.audit import AuditLog
 from gateway.proxy.rate_limit import rate_limiter_from_url
 from gateway.proxy.upstream import HttpxUpstream, PooledUpstream
@@ -52,7 +52,8 @@ def create_app(
         db=db,
         tenant_tables=TENANT_TABLES,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[oauth_router, consent_router, sandbox_router, proxy_router],
+        routers=[oauth_router, consent_router, sandbox_router],
+        inner_middleware=[FrontDoorMiddleware],
         migrate_on_start=migrate_on_start,
         on_started=_provision_demo if settings.provision_demo else None,
         on_stopped=lambda app: (

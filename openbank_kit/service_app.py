@@ -35,7 +35,9 @@ def create_service_app(
     on_started: Callable[[FastAPI], None] | None = None,
     on_stopped: Callable[[FastAPI], None] | None = None,
     gateway_keys: GatewayKeys | None = None,
+    inner_middleware: Sequence[type] = (),
 ) -> FastAPI:
+    """`inner_middleware` runs inside the interaction-id and request-log middleware (so its responses get both)."""
     db = db or Database(service, settings)
 
     @asynccontextmanager
@@ -59,6 +61,8 @@ def create_service_app(
     app.state.internal_token = internal_token_for(settings)
     app.state.gateway_keys = gateway_keys or GatewayKeys(f"{settings.url_of('gateway')}/oauth2/jwks")
     install_error_handlers(app)
+    for middleware in inner_middleware:
+        app.add_middleware(middleware)
     # Added last runs first: the interaction id must exist before the request is logged.
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(InteractionIdMiddleware)

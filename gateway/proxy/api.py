@@ -1,6 +1,7 @@
 """The single public front door: routes by path prefix to the owning service after the token checks.
 
-Synchronous on purpose (STYLE.md): one pooled httpx client per service, run in FastAPI's thread pool.
+A pure ASGI middleware in front of FastAPI's router; the checks and the pooled call to the service are synchronous
+(STYLE.md) and run in the thread pool.
 """
 
 from __future__ import annotations
@@ -8,20 +9,28 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+import anyio
+from fastapi import Request
 from fastapi.responses import Response
 from joserfc import jwt
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.oauth.keys import KeyStore
 from gateway.proxy.audit import AuditEntry
 from gateway.proxy.rate_limit import DEFAULT_RATE_PER_S, retry_after_s
 from gateway.proxy.token_check import verify_resource_call
 from openbank_kit.caller import CALLER_HEADER, CALLER_LIFETIME_S, CALLER_TYP
-from openbank_kit.errors import BadRequest, NotFound, ServiceUnavailable, TooManyRequests
+from openbank_kit.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    OBIEError,
+    ServiceUnavailable,
+    TooManyRequests,
+    obie_error_response,
+)
 from openbank_kit.ids import new_id
 from openbank_kit.interaction import INTERACTION_HEADER, current_interaction_id
-
-router = APIRouter(tags=["front door"])
 
 # Public path prefix → (owning service, scope the token must carry). DESIGN.md §3.
 ROUTES: tuple[tuple[str, str, str], ...] = (
@@ -129,20 +138,46 @@ async def _read_body(request: Request) -> bytes:
     return body
 
 
-@router.get("/sandbox/v1/whoami/{service}")
-def whoami(service: str, request: Request) -> Response:
-    """A DPoP-checked call through the front door to a service, for partners testing their token handling."""
+WHOAMI_PREFIX = "/sandbox/v1/whoami/"
+PROXIED_PREFIXES = ("/open-banking/v4.0/", "/billpay/v1/", "/lending/v1/", WHOAMI_PREFIX)
+
+
+class FrontDoorMiddleware:
+    """Pure ASGI: front-door calls skip FastAPI's routing and dependency machinery (they need none of it).
+
+    It sits inside the interaction-id and request-log middleware, so every answer still carries
+    `x-fapi-interaction-id` and is logged; refusals are OBIE error bodies as everywhere else.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(PROXIED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            if scope["method"] not in METHODS:
+                raise MethodNotAllowed(message=f"{scope['method']} is not allowed here")
+            if path.startswith(WHOAMI_PREFIX):
+                service, scope_needed, body = _whoami_target(path), None, b""
+                service_path = "/whoami"
+            else:
+                (service, scope_needed), service_path = _route_for(path), path
+                body = await _read_body(request)
+            response = await anyio.to_thread.run_sync(
+                forward, request, body, service, service_path, scope_needed
+            )
+        except OBIEError as exc:
+            response = obie_error_response(exc)
+        await response(scope, receive, send)
+
+
+def _whoami_target(path: str) -> str:
+    """`GET /sandbox/v1/whoami/{service}`: a DPoP-checked call to a service, for partners testing their tokens."""
+    service = path.removeprefix(WHOAMI_PREFIX)
     if service not in ("accounts", "payments", "loans"):
         raise NotFound(message=f"unknown service {service!r}")
-    return forward(request, b"", service, "/whoami", None)
-
-
-@router.api_route("/open-banking/v4.0/{rest:path}", methods=METHODS, include_in_schema=False)
-@router.api_route("/billpay/v1/{rest:path}", methods=METHODS, include_in_schema=False)
-@router.api_route("/lending/v1/{rest:path}", methods=METHODS, include_in_schema=False)
-async def front_door(rest: str, request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    service, scope = _route_for(request.url.path)
-    body = await _read_body(request)
-    return await run_in_threadpool(forward, request, body, service, request.url.path, scope)
+    return service
