@@ -324,3 +324,133 @@ def _aware(value: datetime | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return UtcDateTime().process_result_value(value, None)
+
+
+# --- ledger verification (openbank ledger verify) ---------------------------------------------------------
+
+
+def ledger_tenants(session: Session) -> list[str]:
+    """Every tenant holding ledger rows (world templates, "~world-...", are not tenants)."""
+    query = select(Account.tenant_id).distinct().where(~Account.tenant_id.startswith("~"))
+    return sorted(session.scalars(query))
+
+
+def transactions_with_too_few_postings(session: Session, tenant_id: str) -> list[tuple[str, int]]:
+    postings = (
+        select(Posting.transaction_id, func.count().label("legs"))
+        .where(Posting.tenant_id == tenant_id)
+        .group_by(Posting.transaction_id)
+        .subquery()
+    )
+    query = (
+        select(LedgerTransaction.transaction_id, func.coalesce(postings.c.legs, 0))
+        .outerjoin(postings, postings.c.transaction_id == LedgerTransaction.transaction_id)
+        .where(LedgerTransaction.tenant_id == tenant_id, func.coalesce(postings.c.legs, 0) < 2)
+    )
+    return [(transaction_id, int(legs)) for transaction_id, legs in session.execute(query)]
+
+
+def orphan_postings(session: Session, tenant_id: str) -> list[str]:
+    """Postings whose transaction or account does not exist."""
+    query = (
+        select(Posting.posting_id)
+        .outerjoin(
+            LedgerTransaction,
+            and_(
+                LedgerTransaction.tenant_id == Posting.tenant_id,
+                LedgerTransaction.transaction_id == Posting.transaction_id,
+            ),
+        )
+        .outerjoin(
+            Account, and_(Account.tenant_id == Posting.tenant_id, Account.account_id == Posting.account_id)
+        )
+        .where(
+            Posting.tenant_id == tenant_id,
+            or_(LedgerTransaction.transaction_id.is_(None), Account.account_id.is_(None)),
+        )
+    )
+    return list(session.scalars(query))
+
+
+def all_accounts(session: Session, tenant_id: str) -> list[Account]:
+    return list(session.scalars(select(Account).where(Account.tenant_id == tenant_id)))
+
+
+def all_balances_fen(session: Session, tenant_id: str) -> dict[str, int]:
+    query = (
+        select(Posting.account_id, func.sum(Posting.amount_fen))
+        .where(Posting.tenant_id == tenant_id)
+        .group_by(Posting.account_id)
+    )
+    return {account_id: int(total) for account_id, total in session.execute(query)}
+
+
+def stream_postings(session: Session, tenant_id: str, batch_rows: int = 10_000):
+    """(account_id, amount_fen) of every posting, read in batches (a second, independent path to balances)."""
+    query = (
+        select(Posting.account_id, Posting.amount_fen)
+        .where(Posting.tenant_id == tenant_id)
+        .execution_options(yield_per=batch_rows)
+    )
+    yield from session.execute(query)
+
+
+def all_held_fen(session: Session, tenant_id: str) -> dict[str, int]:
+    query = (
+        select(LedgerHold.account_id, func.sum(LedgerHold.amount_fen))
+        .where(LedgerHold.tenant_id == tenant_id, LedgerHold.status == HOLD_PLACED)
+        .group_by(LedgerHold.account_id)
+    )
+    return {account_id: int(total) for account_id, total in session.execute(query)}
+
+
+def bad_holds(session: Session, tenant_id: str) -> list[str]:
+    """Holds with a non-positive amount, or CAPTURED without an existing capture transaction."""
+    query = (
+        select(LedgerHold.hold_id)
+        .outerjoin(
+            LedgerTransaction,
+            and_(
+                LedgerTransaction.tenant_id == LedgerHold.tenant_id,
+                LedgerTransaction.transaction_id == LedgerHold.transaction_id,
+            ),
+        )
+        .where(
+            LedgerHold.tenant_id == tenant_id,
+            or_(
+                LedgerHold.amount_fen <= 0,
+                and_(LedgerHold.status == "CAPTURED", LedgerTransaction.transaction_id.is_(None)),
+            ),
+        )
+    )
+    return list(session.scalars(query))
+
+
+def duplicate_idempotency_uses(session: Session, tenant_id: str, operation: str) -> list[str]:
+    """Ledger transactions claimed by more than one idempotency record, or records naming no transaction."""
+    from openbank_kit.idempotency import IdempotencyRecord
+
+    shared = (
+        select(IdempotencyRecord.resource_id)
+        .where(IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.operation == operation)
+        .group_by(IdempotencyRecord.resource_id)
+        .having(func.count() > 1)
+    )
+    dangling = (
+        select(IdempotencyRecord.key)
+        .outerjoin(
+            LedgerTransaction,
+            and_(
+                LedgerTransaction.tenant_id == IdempotencyRecord.tenant_id,
+                LedgerTransaction.transaction_id == IdempotencyRecord.resource_id,
+            ),
+        )
+        .where(
+            IdempotencyRecord.tenant_id == tenant_id,
+            IdempotencyRecord.operation == operation,
+            IdempotencyRecord.status_code == 201,
+            LedgerTransaction.transaction_id.is_(None),
+        )
+    )
+    found = [f"transaction {rid} recorded under several keys" for rid in session.scalars(shared)]
+    return found + [f"key {key} names no ledger transaction" for key in session.scalars(dangling)]
