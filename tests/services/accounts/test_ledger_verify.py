@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import text, update
+from sqlalchemy.exc import DBAPIError
 
 from services.accounts.ledger_verify import verify_tenant
 from services.accounts.models import LedgerHold, Posting
@@ -17,6 +19,10 @@ def test_a_fresh_tenant_verifies_clean_and_each_corruption_is_reported(stack, ne
     clean = verify_tenant(db, tenant_id)
     assert clean.breach_count == 0 and clean.transactions > 30000, clean.breaches
     with db.write_session() as session:  # one leg of one transfer grows by a fen
+        if (
+            db.is_postgresql
+        ):  # the database refuses UPDATEs of postings; a test superuser switches triggers off
+            session.execute(text("SET LOCAL session_replication_role = replica"))
         session.execute(
             update(Posting)
             .where(Posting.tenant_id == tenant_id, Posting.posting_id == "TX00000002-2")
@@ -27,9 +33,9 @@ def test_a_fresh_tenant_verifies_clean_and_each_corruption_is_reported(stack, ne
                                created_at=clean_time(), status_updated_at=clean_time()))  # fmt: skip
         session.commit()
     report = verify_tenant(db, tenant_id)
-    text = "\n".join(report.breaches)
-    assert "TX00000002 does not balance" in text
-    assert "ACC0000006 is below zero" in text  # the hold exceeds what the account has
+    listed = "\n".join(report.breaches)
+    assert "TX00000002 does not balance" in listed
+    assert "ACC0000006 is below zero" in listed  # the hold exceeds what the account has
 
 
 def clean_time():
@@ -55,3 +61,11 @@ def test_the_cli_exits_non_zero_on_a_breach(tmp_path):
     assert "Traceback" not in result.stderr
     unknown = openbank("ledger", "verify", "--tenant", "nobody", env=env)
     assert unknown.returncode == 2 and "no ledger for tenant" in unknown.stderr
+
+
+def test_postgresql_refuses_to_update_a_posting(stack, new_tenant, backend):
+    if backend != "postgresql":
+        pytest.skip("the immutability trigger is PostgreSQL's")
+    tenant_id, _ = new_tenant("immutable")
+    with stack.db("accounts").write_session() as session, pytest.raises(DBAPIError, match="immutable"):
+        session.execute(update(Posting).where(Posting.tenant_id == tenant_id).values(amount_fen=0))
