@@ -173,3 +173,26 @@ def test_fifty_threads_of_random_transfers_with_hot_accounts_keep_every_invarian
     after = {a: _balance(stack, tenant_id, a)[0] for a in accounts}
     assert sum(after.values()) == total_before
     assert all(after[a] >= 0 for a in customers)
+
+
+def test_a_hot_account_is_never_locked_by_postings(stack, new_tenant, backend):
+    """Another transaction holding the clearing account's row lock does not delay transfers through it."""
+    if backend != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    from sqlalchemy import select
+
+    from services.accounts.models import Account
+
+    tenant_id, _ = new_tenant("hot")
+    db = stack.db("accounts")
+    with db.write_session() as blocker:
+        blocker.execute(
+            select(Account)
+            .where(Account.tenant_id == tenant_id, Account.account_id == "INT-CLEARING-CNAPS")
+            .with_for_update()
+        ).one()
+        started = time.monotonic()
+        body = LedgerTransactionBody.model_validate(_transfer("ACC0000001", "INT-CLEARING-CNAPS", "1.00"))
+        posted = service.post_transaction(db, tenant_id, "hot", "hot-1", body)
+        assert posted.status_code == 201 and time.monotonic() - started < 2.0
+        blocker.rollback()
