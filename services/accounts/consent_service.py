@@ -16,7 +16,11 @@ from services.accounts import repository
 from services.accounts.domain import consent as rules
 from services.accounts.domain.errors import ConsentStateConflict
 from services.accounts.models import Account, AccountAccessConsent
-from services.accounts.schemas import AccountAccessConsentRequest, ConsentAuthorisationBody
+from services.accounts.schemas import (
+    AccountAccessConsentRequest,
+    ConsentAuthorisationBody,
+    ConsentRevocationBody,
+)
 
 CONSENT_KIND = "account-access"
 ELIGIBLE_ACCOUNT_STATUS = "Enabled"
@@ -168,6 +172,27 @@ def authorise_consent(db: Database, tenant_id: str, consent_id: str, body: Conse
                 eligible_accounts(session, tenant_id, customer.customer_id), body.AccountIds
             )
             _move(consent, rules.AUTHORISED, now)
+        session.add(consent)
+        session.commit()
+        return internal_consent_body(consent)
+
+
+def revoke_consent(db: Database, tenant_id: str, consent_id: str, body: ConsentRevocationBody) -> dict:
+    """The customer withdraws an authorised consent (from the bank's side, e.g. a consent dashboard): CANC."""
+    with db.write_session() as session:
+        consent = repository.consent(session, tenant_id, consent_id, for_update=True)
+        if consent is None:
+            raise NotFound(message=f"no consent {consent_id} in this tenant")
+        if consent.customer_id != body.CustomerId:
+            raise Forbidden(message="the consent is another customer's", path="CustomerId", error_code="U008")
+        _expire_if_due(session, consent)
+        if consent.status == rules.CANCELLED:
+            session.commit()
+            return internal_consent_body(consent)  # revoking twice changes nothing
+        if consent.status != rules.AUTHORISED:
+            session.commit()
+            raise ConsentStateConflict(message=f"the consent is {consent.status}; only AUTH can be revoked")
+        _move(consent, rules.CANCELLED, tenant_now(session, tenant_id))
         session.add(consent)
         session.commit()
         return internal_consent_body(consent)

@@ -13,6 +13,7 @@ from services.accounts import consent_service, service
 from services.accounts.schemas import (
     CaptureHoldBody,
     ConsentAuthorisationBody,
+    ConsentRevocationBody,
     LedgerTransactionBody,
     PlaceHoldBody,
 )
@@ -100,6 +101,13 @@ def authorise_consent(
     tenant_id: str, consent_id: str, body: ConsentAuthorisationBody, request: Request, _caller: InternalCaller
 ) -> dict:
     return consent_service.authorise_consent(request.app.state.db, tenant_id, consent_id, body)
+
+
+@router.post("/consents/{consent_id}/revocation")
+def revoke_consent(
+    tenant_id: str, consent_id: str, body: ConsentRevocationBody, request: Request, _caller: InternalCaller
+) -> dict:
+    return consent_service.revoke_consent(request.app.state.db, tenant_id, consent_id, body)
 
 
 @router.get("/customers/{customer_id}/accounts")

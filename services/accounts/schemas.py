@@ -61,6 +61,14 @@ class ConsentAuthorisationBody(BaseModel):
     AccountIds: list[str] | None = Field(default=None, max_length=100)
 
 
+class ConsentRevocationBody(BaseModel):
+    """The customer withdraws a consent at the bank (accounts' addition to docs/internal-api.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    CustomerId: str = Field(min_length=1, max_length=40)
+
+
 class PlaceHoldBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -175,3 +175,31 @@ def test_customer_accounts_for_the_consent_page(app, stack):
         .status_code
         == 401
     )
+
+
+def test_the_customer_can_revoke_at_the_bank_and_reads_stop(app, stack):
+    consent_id = app.create_consent(["ReadAccountsBasic"])["ConsentId"]
+    app.authorise(consent_id, ZHANG_WEI)
+    token = app.customer_token(consent_id, ZHANG_WEI)
+    app.read("/accounts", token)
+    path = f"/internal/v1/tenants/{app.tenant_id}/consents/{consent_id}/revocation"
+    accounts = stack.services["accounts"]
+    other = accounts.post(path, json={"CustomerId": LI_NA}, headers=stack.internal_headers)
+    assert other.status_code == 403
+    revoked = accounts.post(path, json={"CustomerId": ZHANG_WEI}, headers=stack.internal_headers)
+    assert revoked.status_code == 200 and revoked.json()["Data"]["Status"] == "CANC"
+    assert (
+        accounts.post(path, json={"CustomerId": ZHANG_WEI}, headers=stack.internal_headers).status_code == 200
+    )
+    app.read("/accounts", token, status=403)
+
+
+def test_reset_empties_consents_and_holds(app, stack):
+    consent = app.create_consent(["ReadAccountsBasic"])
+    response = stack.gateway.post(
+        "/sandbox/v1/reset", headers={"Authorization": f"Bearer {app.initial_token}"}
+    )
+    assert response.status_code == 200, response.text
+    counts = _internal(stack, app.tenant_id, "").json()["Rows"]
+    assert counts["account_access_consent"] == 0 and counts["ledger_hold"] == 0
+    assert _internal(stack, app.tenant_id, f"/consents/{consent['ConsentId']}").status_code == 404
