@@ -1,4 +1,4 @@
-"""The `openbank` command: up | seed | reset | tenants | migrate | bench."""
+"""The `openbank` command: up | seed | reset | tenants | migrate | bench | ledger verify."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks (figures printed, nothing asserted).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+ledger_app = typer.Typer(help="The ledger of record (accounts).", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 console = Console(stderr=True)
 DEMO_TENANT = "demo"
 
@@ -266,6 +268,36 @@ def bench_gateway(calls: Annotated[int, typer.Option(min=10, max=100000)] = 2000
     from loadtests.gateway_latency import run_gateway_latency_benchmark
 
     run_gateway_latency_benchmark(calls, print)
+
+
+@ledger_app.command("verify")
+@expected_errors
+def ledger_verify(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="one tenant (default: every tenant)")] = None,
+) -> None:
+    """Check every ledger invariant; exit 1 on any breach."""
+    from openbank_kit.db import Database
+    from services.accounts.ledger_verify import verify_ledger
+
+    db = Database("accounts", load_settings())
+    db.check_reachable()
+    try:
+        reports = verify_ledger(db, tenant)
+    finally:
+        db.dispose()
+    if tenant is not None and reports[0].accounts == 0:
+        raise UsageError(f"no ledger for tenant {tenant!r}")
+    breaches = 0
+    for report in reports:
+        breaches += report.breach_count
+        state = "OK" if report.breach_count == 0 else f"{report.breach_count} BREACH(ES)"
+        print(f"{report.tenant_id}\t{report.transactions} transactions\t{report.accounts} accounts\t{state}")
+        for line in report.breaches:
+            print(f"  {line}")
+    if breaches:
+        console.print(f"[red]ledger verify: {breaches} breach(es)[/red]", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"ledger verify: {len(reports)} tenant(s), every invariant holds", highlight=False)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The accounts process: ledger of record and (later) the Account Information API."""
+"""The accounts process: the ledger of record and the OBIE v4.0 Account Information API (docs/accounts.md)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from openbank_kit.clock import TenantClock
@@ -78,9 +79,48 @@ class Posting(SQLModel, table=True):
     amount_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class AccountAccessConsent(SQLModel, table=True):
+    """An AISP consent (OBIE account-access-consent): created by a client, decided by the customer."""
+
+    __tablename__ = "account_access_consent"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    consent_id: str = Field(primary_key=True, max_length=40)
+    client_id: str = Field(max_length=128)
+    status: str = Field(max_length=4)  # AWAU | AUTH | RJCT | CANC | EXPD
+    permissions: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    expiration_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    transaction_from_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    transaction_to_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    status_updated_at: datetime = Field(sa_type=UtcDateTime)
+    customer_id: str | None = Field(default=None, max_length=40)  # set when the customer decides
+    account_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    request_data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # Data as the client sent it
+
+
+class LedgerHold(SQLModel, table=True):
+    """Money set aside on a customer account for a pending payment: lowers the available balance only."""
+
+    __tablename__ = "ledger_hold"
+    __table_args__ = (Index("ix_ledger_hold_tenant_account_status", "tenant_id", "account_id", "status"),)
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    hold_id: str = Field(primary_key=True, max_length=40)
+    account_id: str = Field(max_length=40)
+    amount_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(max_length=8)  # PLACED | CAPTURED | RELEASED
+    reference: str | None = Field(default=None, max_length=64)
+    description: str = Field(max_length=140)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    status_updated_at: datetime = Field(sa_type=UtcDateTime)
+    transaction_id: str | None = Field(default=None, max_length=40)  # the capture's ledger transaction
+
+
 TENANT_TABLES = TenantTables(
     service="accounts",
     world_tables=[Customer.__table__, Account.__table__, LedgerTransaction.__table__, Posting.__table__],
+    runtime_tables=[AccountAccessConsent.__table__, LedgerHold.__table__],
 )
 
 ALL_TABLES = [
@@ -88,6 +128,8 @@ ALL_TABLES = [
     Account.__table__,
     LedgerTransaction.__table__,
     Posting.__table__,
+    AccountAccessConsent.__table__,
+    LedgerHold.__table__,
     TenantClock.__table__,
     IdempotencyRecord.__table__,
     WorldTemplate.__table__,

@@ -13,10 +13,14 @@ from openbank_kit.idempotency import IdempotencyStore, StoredResponse
 from openbank_kit.ids import new_id
 from openbank_kit.money import Money
 from services.accounts import repository
-from services.accounts.domain.errors import UnknownAccount
-from services.accounts.domain.ledger import PostingLine, check_balanced, check_balances_after
-from services.accounts.models import LedgerTransaction, Posting
-from services.accounts.schemas import LedgerTransactionBody
+from services.accounts.domain.errors import BalanceRuleBroken, HoldStateConflict, UnknownAccount
+from services.accounts.domain.ledger import PostingLine, check_balanced, check_balances_after, check_hold
+from services.accounts.models import LedgerHold, LedgerTransaction, Posting
+from services.accounts.repository import HOLD_PLACED
+from services.accounts.schemas import CaptureHoldBody, LedgerTransactionBody, PlaceHoldBody
+
+HOLD_CAPTURED = "CAPTURED"
+HOLD_RELEASED = "RELEASED"
 
 POST_TRANSACTION = "POST /internal/v1/ledger/transactions"
 
@@ -33,42 +37,17 @@ def post_transaction(
     lines = check_balanced(lines)
 
     def create(session: Session, now: datetime) -> StoredResponse:
-        account_ids = [line.account_id for line in lines]
-        accounts = repository.accounts_by_id(session, tenant_id, account_ids, for_update=True)
-        for index, line in enumerate(lines):
-            if line.account_id not in accounts:
-                raise UnknownAccount(
-                    message=f"unknown account {line.account_id}", path=f"Postings[{index}].AccountId"
-                )
-        before = repository.balances_fen(session, tenant_id, list(accounts))
-        classes = {account_id: account.account_class for account_id, account in accounts.items()}
-        check_balances_after(lines, before, classes)
-        transaction_id = new_id("ltx")
-        transaction = LedgerTransaction(
-            tenant_id=tenant_id,
-            transaction_id=transaction_id,
-            booked_at=now,
-            value_date=now.date(),
+        transaction, postings = _book(
+            session,
+            tenant_id,
+            now,
+            lines,
             category=body.Category,
             description=body.Description,
             counterparty_name=body.CounterpartyName,
             reference=body.Reference,
         )
-        postings = [
-            Posting(
-                tenant_id=tenant_id,
-                posting_id=f"{transaction_id}-{number}",
-                transaction_id=transaction_id,
-                account_id=line.account_id,
-                amount_fen=line.amount_fen,
-            )
-            for number, line in enumerate(lines, start=1)
-        ]
-        assert (
-            sum(p.amount_fen for p in postings) == 0
-        )  # checked in the domain; asserted again before writing
-        repository.add_transaction(session, transaction, postings)
-        return StoredResponse(201, _transaction_body(transaction, postings), transaction_id)
+        return StoredResponse(201, _transaction_body(transaction, postings), transaction.transaction_id)
 
     return IdempotencyStore(db).run(
         tenant_id=tenant_id,
@@ -80,14 +59,212 @@ def post_transaction(
     )
 
 
+def _lock_accounts(session: Session, tenant_id: str, account_ids: list[str], path_of) -> dict:
+    """Every named account, with the rule-bound (customer) ones locked for the rest of the unit of work.
+
+    Hot accounts: the bank's internal accounts (clearing, e-commerce settlement, billers) may carry either sign,
+    so nothing about them has to be checked before posting, and they are never locked. Balances are derived
+    from insert-only postings (no balance row to update), so thousands of concurrent transfers through the
+    clearing account contend on nothing but their own customer accounts.
+    """
+    accounts = repository.accounts_by_id(session, tenant_id, account_ids, for_update=False)
+    for index, account_id in enumerate(account_ids):
+        if account_id not in accounts:
+            raise UnknownAccount(message=f"unknown account {account_id}", path=path_of(index))
+    bound = [account_id for account_id, account in accounts.items() if account.account_class != "INTERNAL"]
+    if bound:
+        # One lock order (by account id) for every writer: no deadlocks. On SQLite the write session already
+        # holds the database's write lock (BEGIN IMMEDIATE), which serialises writers.
+        accounts.update(repository.accounts_by_id(session, tenant_id, bound, for_update=True))
+    return accounts
+
+
+def _book(
+    session: Session,
+    tenant_id: str,
+    now: datetime,
+    lines: list[PostingLine],
+    *,
+    category: str,
+    description: str,
+    counterparty_name: str | None = None,
+    reference: str | None = None,
+    releasing_hold_fen: dict[str, int] | None = None,
+) -> tuple[LedgerTransaction, list[Posting]]:
+    """Check the balance rules under lock and add one balanced transaction (the caller commits)."""
+    account_ids = [line.account_id for line in lines]
+    accounts = _lock_accounts(session, tenant_id, account_ids, lambda index: f"Postings[{index}].AccountId")
+    checked = [account_id for account_id, account in accounts.items() if account.account_class != "INTERNAL"]
+    before = repository.balances_fen(session, tenant_id, checked)
+    held = repository.held_fen(session, tenant_id, checked)
+    for account_id, amount_fen in (releasing_hold_fen or {}).items():
+        held[account_id] -= amount_fen  # the hold being captured stops counting as it turns into the posting
+    classes = {account_id: account.account_class for account_id, account in accounts.items()}
+    check_balances_after([line for line in lines if line.account_id in before], before, classes, held)
+    transaction_id = new_id("ltx")
+    transaction = LedgerTransaction(
+        tenant_id=tenant_id,
+        transaction_id=transaction_id,
+        booked_at=now,
+        value_date=now.date(),
+        category=category,
+        description=description,
+        counterparty_name=counterparty_name,
+        reference=reference,
+    )
+    postings = [
+        Posting(
+            tenant_id=tenant_id,
+            posting_id=f"{transaction_id}-{number}",
+            transaction_id=transaction_id,
+            account_id=line.account_id,
+            amount_fen=line.amount_fen,
+        )
+        for number, line in enumerate(lines, start=1)
+    ]
+    assert sum(p.amount_fen for p in postings) == 0  # checked in the domain; asserted again before writing
+    repository.add_transaction(session, transaction, postings)
+    return transaction, postings
+
+
+# --- holds ------------------------------------------------------------------------------------------------
+
+PLACE_HOLD = "POST /internal/v1/ledger/holds"
+CAPTURE_HOLD = "POST /internal/v1/ledger/holds/{id}/capture"
+
+
+def place_hold(
+    db: Database, tenant_id: str, caller: str, idempotency_key: str | None, body: PlaceHoldBody
+) -> StoredResponse:
+    """Set money aside on a customer account (available balance drops, booked does not), once per key."""
+    amount = Money.from_obie(body.Amount.model_dump(), path="Amount")
+
+    def create(session: Session, now: datetime) -> StoredResponse:
+        accounts = _lock_accounts(session, tenant_id, [body.AccountId], lambda _index: "AccountId")
+        account = accounts[body.AccountId]
+        booked = repository.balances_fen(session, tenant_id, [account.account_id])[account.account_id]
+        held = repository.held_fen(session, tenant_id, [account.account_id])[account.account_id]
+        check_hold(amount.fen, booked - held, account.account_class)
+        hold = LedgerHold(
+            tenant_id=tenant_id,
+            hold_id=new_id("hold"),
+            account_id=account.account_id,
+            amount_fen=amount.fen,
+            status=HOLD_PLACED,
+            reference=body.Reference,
+            description=body.Description,
+            created_at=now,
+            status_updated_at=now,
+        )
+        session.add(hold)
+        return StoredResponse(201, _hold_body(hold), hold.hold_id)
+
+    return IdempotencyStore(db).run(
+        tenant_id=tenant_id, client_id=caller, operation=PLACE_HOLD, key=idempotency_key,
+        body=body.model_dump(), create=create,
+    )  # fmt: skip
+
+
+def capture_hold(
+    db: Database,
+    tenant_id: str,
+    caller: str,
+    idempotency_key: str | None,
+    hold_id: str,
+    body: CaptureHoldBody,
+) -> StoredResponse:
+    """Post the held money (all, or less) to `CreditAccountId` and close the hold, in one unit of work."""
+    amount = Money.from_obie(body.Amount.model_dump(), path="Amount") if body.Amount else None
+
+    def create(session: Session, now: datetime) -> StoredResponse:
+        hold = _placed_hold(session, tenant_id, hold_id)
+        amount_fen = amount.fen if amount is not None else hold.amount_fen
+        if not 0 < amount_fen <= hold.amount_fen:
+            raise BalanceRuleBroken(message="a capture takes between 0.01 and the held amount", path="Amount")
+        lines = check_balanced(
+            [PostingLine(hold.account_id, -amount_fen), PostingLine(body.CreditAccountId, amount_fen)]
+        )
+        transaction, postings = _book(
+            session, tenant_id, now, lines, category=body.Category, description=body.Description,
+            counterparty_name=body.CounterpartyName, reference=hold.reference,
+            releasing_hold_fen={hold.account_id: hold.amount_fen},
+        )  # fmt: skip
+        hold.status, hold.status_updated_at, hold.transaction_id = (
+            HOLD_CAPTURED,
+            now,
+            transaction.transaction_id,
+        )
+        session.add(hold)
+        return StoredResponse(
+            201, {**_hold_body(hold), "Transaction": _transaction_body(transaction, postings)}, hold.hold_id
+        )
+
+    return IdempotencyStore(db).run(
+        tenant_id=tenant_id, client_id=caller, operation=CAPTURE_HOLD.replace("{id}", hold_id),
+        key=idempotency_key, body=body.model_dump(), create=create,
+    )  # fmt: skip
+
+
+def release_hold(db: Database, tenant_id: str, hold_id: str) -> dict:
+    """Give the held money back to the available balance. Releasing a released hold is a no-op."""
+    with db.write_session() as session:
+        hold = repository.hold(session, tenant_id, hold_id, for_update=True)
+        if hold is None:
+            raise NotFound(message=f"unknown hold {hold_id}")
+        if hold.status == HOLD_RELEASED:
+            return _hold_body(hold)
+        if hold.status != HOLD_PLACED:
+            raise HoldStateConflict(message=f"the hold is {hold.status}; it can no longer be released")
+        # Lock the account as placing does, so a release and a debit of the same account are ordered.
+        _lock_accounts(session, tenant_id, [hold.account_id], lambda _index: "AccountId")
+        hold.status, hold.status_updated_at = HOLD_RELEASED, tenant_now(session, tenant_id)
+        session.add(hold)
+        session.commit()
+        return _hold_body(hold)
+
+
+def get_hold(db: Database, tenant_id: str, hold_id: str) -> dict:
+    with db.read_session() as session:
+        hold = repository.hold(session, tenant_id, hold_id, for_update=False)
+        if hold is None:
+            raise NotFound(message=f"unknown hold {hold_id}")
+        return _hold_body(hold)
+
+
+def _placed_hold(session: Session, tenant_id: str, hold_id: str) -> LedgerHold:
+    hold = repository.hold(session, tenant_id, hold_id, for_update=True)
+    if hold is None:
+        raise NotFound(message=f"unknown hold {hold_id}")
+    if hold.status != HOLD_PLACED:
+        raise HoldStateConflict(message=f"the hold is {hold.status}, not PLACED")
+    return hold
+
+
+def _hold_body(hold: LedgerHold) -> dict:
+    return {
+        "HoldId": hold.hold_id,
+        "AccountId": hold.account_id,
+        "Amount": Money.from_fen(hold.amount_fen).to_obie(),
+        "Status": hold.status,
+        "Description": hold.description,
+        "Reference": hold.reference,
+        "CreatedAt": hold.created_at.isoformat(),
+        "StatusUpdatedAt": hold.status_updated_at.isoformat(),
+        "TransactionId": hold.transaction_id,
+    }
+
+
 def account_balance(db: Database, tenant_id: str, account_id: str) -> dict:
     with db.read_session() as session:
         if not repository.accounts_by_id(session, tenant_id, [account_id], for_update=False):
             raise NotFound(message=f"unknown account {account_id}")
         balance_fen = repository.balances_fen(session, tenant_id, [account_id])[account_id]
+        held_fen = repository.held_fen(session, tenant_id, [account_id])[account_id]
         return {
             "AccountId": account_id,
             "Balance": Money.from_fen(balance_fen).to_obie(),
+            "AvailableBalance": Money.from_fen(balance_fen - held_fen).to_obie(),
+            "HeldAmount": Money.from_fen(held_fen).to_obie(),
             "DateTime": tenant_now(session, tenant_id).isoformat(),
         }
 

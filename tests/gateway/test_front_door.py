@@ -128,9 +128,11 @@ def test_scope_is_checked_per_api_and_unknown_paths_are_404(stack, registered_pa
     assert response.status_code == 403
     accounts_token = _dpop_token(stack, registered_partner, scope="accounts")
     response = _call(stack, registered_partner, accounts_token, path)
-    assert (
-        response.status_code == 404 and response.json()["Errors"]
-    )  # the AISP routes land with the Accounts issue
+    # Past the scope check, accounts refuses a client's own token on customer data (it names no consent).
+    assert response.status_code == 403 and response.json()["Errors"]
+    unknown = "/open-banking/v4.0/aisp/offers"  # not offered by this sandbox
+    response = _call(stack, registered_partner, accounts_token, unknown)
+    assert response.status_code == 404 and response.json()["Errors"]
 
 
 def test_sandbox_basic_bearer_tokens_work_as_bearer_only(stack, tenant):

@@ -38,9 +38,14 @@ def check_balanced(lines: Iterable[PostingLine]) -> list[PostingLine]:
 
 
 def check_balances_after(
-    lines: Iterable[PostingLine], balances_before_fen: Mapping[str, int], account_classes: Mapping[str, str]
+    lines: Iterable[PostingLine],
+    balances_before_fen: Mapping[str, int],
+    account_classes: Mapping[str, str],
+    held_fen: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
-    """The balances after posting, refusing any customer account that would go below zero or over its cap."""
+    """The booked balances after posting, refusing any customer account whose *available* balance (booked less
+    placed holds) would go below zero, or whose booked balance would pass its class cap."""
+    held_fen = held_fen or {}
     after = dict(balances_before_fen)
     for line in lines:
         after[line.account_id] = after.get(line.account_id, 0) + line.amount_fen
@@ -48,7 +53,9 @@ def check_balances_after(
         account_class = account_classes[account_id]
         if account_class == "INTERNAL":
             continue  # the bank's own accounts (clearing, settlement) carry either sign
-        if balance_fen < 0:
+        if balance_fen - held_fen.get(account_id, 0) < 0 and balance_fen < balances_before_fen.get(
+            account_id, 0
+        ):
             raise BalanceRuleBroken(message=f"insufficient funds in account {account_id}", path="Postings")
         if (
             account_class == "III"
@@ -61,3 +68,13 @@ def check_balances_after(
                 path="Postings",
             )
     return after
+
+
+def check_hold(amount_fen: int, available_fen: int, account_class: str) -> None:
+    """A hold sets aside money the account has: positive, and no more than what is available."""
+    if amount_fen <= 0:
+        raise BalanceRuleBroken(message="a hold amount must be positive", path="Amount.Amount")
+    if account_class == "INTERNAL":
+        raise BalanceRuleBroken(message="holds are placed on customer accounts only", path="AccountId")
+    if amount_fen > available_fen:
+        raise BalanceRuleBroken(message="insufficient funds for this hold", path="Amount.Amount")
