@@ -1,7 +1,8 @@
 """A partner's first FAPI 2.0 journey against the sandbox, with Authlib's OAuth client over httpx.
 
-    discovery → dynamic registration (private_key_jwt) → client-credentials token → PAR → headless authorisation
-    → code exchange with PKCE and DPoP → a DPoP-bound call through the gateway
+    discovery → dynamic registration (private_key_jwt) → client-credentials token → an account-access consent
+    → PAR naming it → headless authorisation → code exchange with PKCE and DPoP → the customer's accounts and
+    balances (OBIE v4.0 AISP), every call DPoP-bound, through the gateway
 
 Run it against `make run` (the demo tenant's initial access token is in var/demo-initial-access-token):
 
@@ -99,6 +100,20 @@ def run(issuer: str, initial_access_token: str, username: str = "zhang.wei", say
                                   headers={"DPoP": dpop.proof("POST", token_endpoint)})  # fmt: skip
     say(f"3. client-credentials token: {app_token['token_type']}, {app_token['expires_in']} s")
 
+    def call(method: str, url: str, access_token: str, body: dict | None = None) -> httpx.Response:
+        """A resource call: the token as `DPoP`, and a proof naming this method and URL and the token's hash."""
+        headers = {"Authorization": f"DPoP {access_token}", "DPoP": dpop.proof(method, url, access_token)}
+        return http.request(method, url, json=body, headers=headers)
+
+    aisp = f"{issuer}/open-banking/v4.0/aisp"
+    permissions = ["ReadAccountsDetail", "ReadBalances", "ReadTransactionsDetail", "ReadTransactionsCredits",
+                   "ReadTransactionsDebits"]  # fmt: skip
+    consent = call("POST", f"{aisp}/account-access-consents", app_token["access_token"],
+                   {"Data": {"Permissions": permissions}, "Risk": {}})  # fmt: skip
+    consent.raise_for_status()
+    consent_id = consent.json()["Data"]["ConsentId"]
+    say(f"   account-access consent {consent_id}: {consent.json()['Data']['Status']}")
+
     # 4. Push the authorization request (RFC 9126) with PKCE S256; the code gets bound to our DPoP key.
     verifier = generate_token(64)
     state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
@@ -109,7 +124,8 @@ def run(issuer: str, initial_access_token: str, username: str = "zhang.wei", say
             "client_id": client_id,
             "response_type": "code",
             "redirect_uri": REDIRECT_URI,
-            "scope": "openid",
+            "scope": "openid accounts",
+            "openbanking_intent_id": consent_id,  # the consent this authorization is for
             "state": state,
             "nonce": nonce,
             "code_challenge": create_s256_code_challenge(verifier),
@@ -150,15 +166,19 @@ def run(issuer: str, initial_access_token: str, username: str = "zhang.wei", say
                                headers={"DPoP": dpop.proof("POST", token_endpoint)})  # fmt: skip
     say(f"6. tokens: {tokens['token_type']} access token, refresh token, ID token: {'id_token' in tokens}")
 
-    # 7. A DPoP-bound call through the gateway's front door.
-    url = f"{issuer}/sandbox/v1/whoami/accounts"
+    # 7. The customer's data, with DPoP-bound calls through the gateway's front door.
     access_token = tokens["access_token"]
-    who = http.get(
-        url, headers={"Authorization": f"DPoP {access_token}", "DPoP": dpop.proof("GET", url, access_token)}
-    )
+    who = call("GET", f"{issuer}/sandbox/v1/whoami/accounts", access_token)
     who.raise_for_status()
-    say(f"7. the accounts service sees: {who.json()['Data']}")
-    return {"client_id": client_id, "tokens": tokens, "whoami": who.json()["Data"]}
+    accounts = call("GET", f"{aisp}/accounts", access_token)
+    accounts.raise_for_status()
+    listed = accounts.json()["Data"]["Account"]
+    first = listed[0]["AccountId"]
+    balances = call("GET", f"{aisp}/accounts/{first}/balances", access_token)
+    balances.raise_for_status()
+    amounts = [(b["Type"], b["Amount"]["Amount"]) for b in balances.json()["Data"]["Balance"]]
+    say(f"7. {len(listed)} account(s) shared; balances of {first}: {amounts}")
+    return {"client_id": client_id, "tokens": tokens, "whoami": who.json()["Data"], "accounts": listed}
 
 
 def main() -> None:
