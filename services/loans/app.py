@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from openbank_kit.db import Database
+from openbank_kit.http_client import ServiceClient
 from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
 from services.loans.api import ROUTERS
@@ -17,10 +18,14 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def create_app(
-    settings: LoansSettings | None = None, db: Database | None = None, migrate_on_start: bool = True
+    settings: LoansSettings | None = None,
+    db: Database | None = None,
+    migrate_on_start: bool = True,
+    accounts_client: ServiceClient | None = None,
 ) -> FastAPI:
+    """`accounts_client` replaces the HTTP connection to accounts (tests pass an in-process client)."""
     settings = settings or load_settings(LoansSettings)
-    return create_service_app(
+    app = create_service_app(
         service="loans",
         title="OpenBank Sandbox — loans",
         settings=settings,
@@ -29,4 +34,11 @@ def create_app(
         migrations_dir=MIGRATIONS_DIR,
         routers=ROUTERS,
         migrate_on_start=migrate_on_start,
+        on_stopped=lambda app: app.state.accounts_client.close(),
     )
+    token = app.state.internal_token
+    # The ledger and the customers' ledger features live in accounts; every call carries the internal token.
+    app.state.accounts_client = accounts_client or ServiceClient(
+        settings.url_of("accounts"), timeout_s=settings.internal_timeout_s, token_provider=lambda: token
+    )
+    return app
