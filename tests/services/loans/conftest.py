@@ -42,6 +42,7 @@ class Partner:
     tenant_id: str
     client_id: str
     client_token: str
+    initial_token: str = ""
 
     @property
     def client_headers(self) -> dict[str, str]:
@@ -90,6 +91,28 @@ class Partner:
             headers=self.customer_headers(customer_id, consent_id, key),
         )
 
+    def advance_clock(self, days: int) -> None:
+        response = self.stack.gateway.post(
+            "/sandbox/v1/clock/advance",
+            json={"Days": days},
+            headers={"Authorization": f"Bearer {self.initial_token}"},
+        )
+        assert response.status_code == 200, response.text
+
+    def balance_fen(self, account_id: str) -> int:
+        response = self.stack.services["accounts"].get(
+            f"/internal/v1/tenants/{self.tenant_id}/accounts/{account_id}/balance",
+            headers=self.stack.internal_headers,
+        )
+        assert response.status_code == 200, response.text
+        return int(response.json()["Balance"]["Amount"].replace(".", ""))
+
+    def ledger_balanced(self) -> bool:
+        response = self.stack.services["accounts"].get(
+            f"/internal/v1/tenants/{self.tenant_id}/ledger/check", headers=self.stack.internal_headers
+        )
+        return response.json()["Balanced"]
+
     def journey(self, username: str, **terms):
         """Consent → authorisation → application; returns (customer_id, consent_id, application response)."""
         customer_id = PERSONAS.get(username, username)
@@ -113,7 +136,7 @@ def make_partner(stack, tenant_id: str, initial_token: str) -> Partner:
             "client_secret": app["client_secret"]}  # fmt: skip
     token = stack.gateway.post("/oauth2/token", data=form)
     assert token.status_code == 200, token.text
-    return Partner(stack, tenant_id, app["client_id"], token.json()["access_token"])
+    return Partner(stack, tenant_id, app["client_id"], token.json()["access_token"], initial_token)
 
 
 @pytest.fixture
