@@ -1,7 +1,8 @@
 """Read-only internal route for the credit decision (loans): a customer's profile, accounts and ledger features.
 
 `GET /internal/v1/tenants/{t}/customers/{customer_id}/cashflow?months=12` → the customer (party type, id number,
-birth date), their accounts with balances, the organisations they own (with their accounts), and per complete
+birth date), their accounts with balances, the organisations they own (with their accounts; when
+`organisations=true`), and per complete
 month: inflows, outflows (transfers between the customer's own accounts net out), salary credits and the
 month-end balance. Amounts are OBIE Amount objects.
 """
@@ -74,6 +75,7 @@ def get_customer_cashflow(
     request: Request,
     _caller: InternalCaller,
     months: int = Query(default=12, ge=1, le=MAX_MONTHS),
+    organisations: bool = Query(default=False, description="include the organisations the customer owns"),
 ) -> dict:
     with request.app.state.db.read_session() as session:
         customer = session.get(Customer, (tenant_id, customer_id))
@@ -85,12 +87,14 @@ def get_customer_cashflow(
         end_year, end_month = now.year, now.month
         start_year, start_month = _shift(end_year, end_month, -months)
         window_start, window_end = _month_start(start_year, start_month), _month_start(end_year, end_month)
+        # One net amount per transaction, summed in the database: a transfer between two of the customer's own
+        # accounts nets to zero, and only one row per transaction crosses the wire.
         rows = session.execute(
             select(
                 Posting.transaction_id,
-                Posting.amount_fen,
-                LedgerTransaction.booked_at,
-                LedgerTransaction.category,
+                func.sum(Posting.amount_fen),
+                func.min(LedgerTransaction.booked_at),
+                func.min(LedgerTransaction.category),
             )
             .join(
                 LedgerTransaction,
@@ -102,29 +106,29 @@ def get_customer_cashflow(
                 Posting.account_id.in_(account_ids),
                 LedgerTransaction.booked_at >= window_start,
             )
-            .order_by(LedgerTransaction.booked_at, Posting.transaction_id)
+            .group_by(Posting.transaction_id)
         ).all()
-        owned = list(
-            session.scalars(
-                select(Customer)
-                .where(Customer.tenant_id == tenant_id, Customer.owner_customer_id == customer_id)
-                .order_by(Customer.customer_id)
+        if not organisations:
+            owned = []
+        else:
+            owned = list(
+                session.scalars(
+                    select(Customer)
+                    .where(Customer.tenant_id == tenant_id, Customer.owner_customer_id == customer_id)
+                    .order_by(Customer.customer_id)
+                )
             )
-        )
         owned_accounts = _accounts_view(session, tenant_id, [c.customer_id for c in owned]) if owned else []
-    # One net amount per transaction: a transfer between two of the customer's own accounts nets to zero.
-    net_by_transaction: dict[str, list] = {}
-    for transaction_id, amount_fen, booked_at, category in rows:
-        entry = net_by_transaction.setdefault(transaction_id, [0, booked_at, category])
-        entry[0] += amount_fen
+    ordered = sorted(
+        ([int(net), booked_at, category] for _, net, booked_at, category in rows), key=lambda e: e[1]
+    )
     total_now_fen = sum(balance for _, balance in accounts)
-    balance_fen = total_now_fen - sum(entry[0] for entry in net_by_transaction.values())
+    balance_fen = total_now_fen - sum(entry[0] for entry in ordered)
     per_month: dict[tuple[int, int], dict[str, int]] = defaultdict(
         lambda: {"in": 0, "out": 0, "salary": 0, "salary_count": 0, "end": 0}
     )
     keys = [_shift(start_year, start_month, k) for k in range(months)]
     cursor = 0
-    ordered = sorted(net_by_transaction.values(), key=lambda e: e[1])
     for key in keys:
         next_start = _month_start(*_shift(*key, 1))
         figures = per_month[key]

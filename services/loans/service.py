@@ -228,12 +228,14 @@ def internal_get_consent(db: Database, tenant_id: str, consent_id: str) -> dict:
         return _internal_consent_body(consent, tenant_now(session, tenant_id))
 
 
-def customer_profile(accounts: ServiceClient, tenant_id: str, customer_id: str) -> dict | None:
+def customer_profile(
+    accounts: ServiceClient, tenant_id: str, customer_id: str, product_type: ProductType
+) -> dict | None:
     """The customer's accounts and ledger features from accounts; None when accounts does not know them."""
+    organisations = "true" if product_type is ProductType.SME_TAX_LOAN else "false"
+    path = f"/internal/v1/tenants/{tenant_id}/customers/{customer_id}/cashflow"
     try:
-        response = accounts.get(
-            f"/internal/v1/tenants/{tenant_id}/customers/{customer_id}/cashflow?months=12"
-        )
+        response = accounts.get(f"{path}?months=12&organisations={organisations}")
     except ServiceCallError:
         raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
     if response.status_code == 404:
@@ -269,10 +271,11 @@ def internal_authorise(
         raise Forbidden(message="the consent belongs to another client")
     chosen: str | None = None
     if body["Decision"] == "approve":
-        profile = customer_profile(accounts, tenant_id, body["CustomerId"])
+        product_type = PRODUCTS_BY_ID[consent.product_id].product_type
+        profile = customer_profile(accounts, tenant_id, body["CustomerId"], product_type)
         if profile is None:
             raise BadRequest(message=f"unknown customer {body['CustomerId']}", path="CustomerId")
-        eligible = eligible_accounts(profile, PRODUCTS_BY_ID[consent.product_id].product_type)
+        eligible = eligible_accounts(profile, product_type)
         requested = body.get("AccountIds")
         if requested is None:
             if not eligible:
@@ -391,7 +394,7 @@ def create_application(
     def create(session: Session, now: datetime) -> StoredResponse:
         consent = _usable_consent(session, caller, consent_id, now)
         product = PRODUCTS_BY_ID[consent.product_id]
-        profile = customer_profile(accounts, caller.tenant_id, caller.subject)
+        profile = customer_profile(accounts, caller.tenant_id, caller.subject, product.product_type)
         if profile is None:
             raise ConsentNotUsable(message="the customer is not known to the ledger")
         features = feature_gathering.gather(
