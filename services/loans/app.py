@@ -12,6 +12,7 @@ from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
 from services.loans.api import ROUTERS
 from services.loans.models import TENANT_TABLES
+from services.loans.service import run_due_instalments
 from services.loans.settings import LoansSettings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -40,5 +41,9 @@ def create_app(
     # The ledger and the customers' ledger features live in accounts; every call carries the internal token.
     app.state.accounts_client = accounts_client or ServiceClient(
         settings.url_of("accounts"), timeout_s=settings.internal_timeout_s, token_provider=lambda: token
+    )
+    # The sandbox clock moved (the gateway pushed a new offset): collect what fell due.
+    app.state.on_clock_moved = lambda tenant_id: run_due_instalments(
+        app.state.db, app.state.accounts_client, tenant_id
     )
     return app

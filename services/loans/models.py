@@ -207,7 +207,7 @@ class LoanInstalment(SQLModel, table=True):
     principal_fen: int = Field(sa_column=_fen())
     interest_fen: int = Field(sa_column=_fen())
     remaining_principal_fen: int = Field(sa_column=_fen())
-    status: str = Field(max_length=10)  # DUE | PAID | CANCELLED (replaced by a recomputed schedule)
+    status: str = Field(max_length=10)  # DUE | PAID | OVERDUE
 
 
 class LoanRepayment(SQLModel, table=True):
@@ -217,7 +217,7 @@ class LoanRepayment(SQLModel, table=True):
     tenant_id: str = Field(primary_key=True, max_length=64)
     repayment_id: str = Field(primary_key=True, max_length=40)
     loan_id: str = Field(max_length=40)
-    kind: str = Field(max_length=10)  # PARTIAL | FULL
+    kind: str = Field(max_length=12)  # PARTIAL | FULL | INSTALMENT
     amount_fen: int = Field(sa_column=_fen())
     principal_fen: int = Field(sa_column=_fen())
     interest_fen: int = Field(sa_column=_fen())

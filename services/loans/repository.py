@@ -158,3 +158,13 @@ def tax_filings(session: Session, tenant_id: str, customer_id: str, from_period:
         .limit(MAX_BUREAU_ROWS)
     )
     return list(session.scalars(query))
+
+
+def open_loans(session: Session, tenant_id: str, limit: int) -> list[Loan]:
+    query = (
+        select(Loan)
+        .where(Loan.tenant_id == tenant_id, Loan.status.in_(["DISBURSING", "ACTIVE", "OVERDUE"]))
+        .order_by(Loan.loan_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -34,6 +34,7 @@ from services.loans.domain.decision import (
 from services.loans.domain.errors import ConsentNotUsable, OfferNotAcceptable, RepaymentRefused
 from services.loans.domain.products import (
     OFFER_VALIDITY_DAYS,
+    PENALTY_RATE_UPLIFT,
     PRODUCTS,
     PRODUCTS_BY_ID,
     UNSECURED_PERSONAL_CAP_FEN,
@@ -788,7 +789,8 @@ def repay(
         loan = _customer_loan(session, caller, loan_id, for_update=True)
         if not caller.is_customer:
             raise Forbidden(message="a repayment needs the customer's token")
-        if loan.status not in ("ACTIVE", "OVERDUE"):
+        if loan.status != "ACTIVE":
+            # An OVERDUE loan is collected by the clock (with its penalty interest) before it can be prepaid.
             raise RepaymentRefused(message=f"the loan is {loan.status}", path="Data.Amount.Amount")
         today = now.date()
         due_rows = [
@@ -925,3 +927,116 @@ def repay(
         body=body,
         create=create,
     )
+
+
+# --- the sandbox clock: instalments fall due --------------------------------------------------------------
+MAX_LOANS_PER_SWEEP = 1000  # bound per clock move; a sandbox tenant has a handful of loans
+
+
+def penalty_interest_fen(overdue_fen: int, annual_rate: Decimal, days: int) -> int:
+    """罚息: the overdue instalment (principal and its unpaid interest, so interest on interest too) accrues at the
+    contract rate +50% per day overdue (daily rate = annual / 360), rounded to the fen."""
+    return accrued_interest_fen(overdue_fen, annual_rate * (1 + PENALTY_RATE_UPLIFT), days)
+
+
+def run_due_instalments(db: Database, accounts: ServiceClient, tenant_id: str) -> dict:
+    """What the clock's move made happen: every instalment due by today is auto-debited from the repayment
+    account; one the account cannot cover leaves the loan OVERDUE and accrues penalty interest until collected
+    on a later move. Interrupted disbursements are finished too."""
+    with db.read_session() as session:
+        today = tenant_now(session, tenant_id).date()
+        loans = repository.open_loans(session, tenant_id, MAX_LOANS_PER_SWEEP)
+    collected = overdue = 0
+    for loan in loans:
+        if loan.status == "DISBURSING":
+            _disburse(db, accounts, loan)
+            continue
+        outcome = _collect_due(db, accounts, tenant_id, loan.loan_id, today)
+        collected += outcome[0]
+        overdue += outcome[1]
+    return {"Collected": collected, "Overdue": overdue}
+
+
+def _collect_due(
+    db: Database, accounts: ServiceClient, tenant_id: str, loan_id: str, today: date
+) -> tuple[int, int]:
+    collected = overdue = 0
+    with db.write_session() as session:
+        loan = repository.loan(session, tenant_id, loan_id, for_update=True)
+        if loan is None or loan.status not in ("ACTIVE", "OVERDUE"):
+            return 0, 0
+        rate = Decimal(loan.annual_rate)
+        due_rows = [
+            row
+            for row in repository.instalments(session, tenant_id, loan_id)
+            if row.status in ("DUE", "OVERDUE") and row.due_date <= today
+        ]
+        for row in due_rows:  # oldest first; bounded by the loan's term
+            owed_fen = row.principal_fen + row.interest_fen
+            # A DUE instalment is the auto-debit of its due date (the clock jumped over it): no penalty. One the
+            # due-date debit could not cover is OVERDUE and accrues penalty from its due date.
+            late_days = (today - row.due_date).days if row.status == "OVERDUE" else 0
+            penalty_fen = penalty_interest_fen(owed_fen, rate, late_days)
+            total_fen = owed_fen + penalty_fen
+            legs = [
+                {
+                    "AccountId": loan.repayment_account_id,
+                    "CreditDebitIndicator": "Debit",
+                    "Amount": _amount(total_fen),
+                },
+                {
+                    "AccountId": FUNDING_ACCOUNT_ID,
+                    "CreditDebitIndicator": "Credit",
+                    "Amount": _amount(row.principal_fen),
+                },
+            ]
+            if row.interest_fen + penalty_fen:
+                legs.append(
+                    {
+                        "AccountId": INTEREST_ACCOUNT_ID,
+                        "CreditDebitIndicator": "Credit",
+                        "Amount": _amount(row.interest_fen + penalty_fen),
+                    }
+                )
+            posting = {
+                "Category": "LOAN_REPAYMENT",
+                "Description": f"贷款还款 instalment {row.sequence} of {loan_id}",
+                "Reference": loan_id,
+                "CounterpartyName": "OpenBank Sandbox 快贷",
+                "Postings": legs,
+            }
+            # One key per instalment and amount: a retry of the same collection never debits twice.
+            key = f"due-{loan_id[-26:]}-{row.sequence}-{total_fen}"[:40]
+            try:
+                _post_to_ledger(accounts, tenant_id, key, posting)
+            except RepaymentRefused:  # insufficient funds: this and every later due instalment are overdue
+                for unpaid in due_rows[due_rows.index(row) :]:
+                    unpaid.status = "OVERDUE"
+                    session.add(unpaid)
+                    overdue += 1
+                break
+            row.status = "PAID"
+            row.interest_fen += penalty_fen  # the schedule shows what was actually charged
+            session.add(row)
+            session.add(
+                LoanRepayment(
+                    tenant_id=tenant_id,
+                    repayment_id=new_id("lrp"),
+                    loan_id=loan_id,
+                    kind="INSTALMENT",
+                    amount_fen=total_fen,
+                    principal_fen=row.principal_fen,
+                    interest_fen=row.interest_fen,
+                    status="BOOKED",
+                    created_at=tenant_now(session, tenant_id),
+                )
+            )
+            loan.outstanding_principal_fen -= row.principal_fen
+            collected += 1
+        still_overdue = any(row.status == "OVERDUE" for row in due_rows)
+        target = "CLOSED" if loan.outstanding_principal_fen == 0 else "OVERDUE" if still_overdue else "ACTIVE"
+        if target != loan.status:
+            loan.status = transition(LOAN_TRANSITIONS, "loan", loan.status, target)
+        session.add(loan)
+        session.commit()
+    return collected, overdue

@@ -119,7 +119,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
         sa.Column("repayment_id", sa.String(length=40), nullable=False),
         sa.Column("loan_id", sa.String(length=40), nullable=False),
-        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("amount_fen", sa.BigInteger(), nullable=False),
         sa.Column("principal_fen", sa.BigInteger(), nullable=False),
         sa.Column("interest_fen", sa.BigInteger(), nullable=False),
