@@ -182,3 +182,28 @@ def get_customer_cashflow(
             "AverageMonthEndBalance": _amount(average_fen),
         }
     }
+
+
+@router.get("/accounts/by-identification/{account_number}")
+def get_account_by_identification(
+    tenant_id: str, account_number: str, request: Request, _caller: InternalCaller
+) -> dict:
+    """An account of this bank by its 19-digit number (loans checks an entrusted-payment payee with it)."""
+    with request.app.state.db.read_session() as session:
+        account = session.scalars(
+            select(Account)
+            .where(Account.tenant_id == tenant_id, Account.account_number == account_number)
+            .limit(1)
+        ).first()
+        if account is None or account.account_class == "INTERNAL":
+            raise NotFound(message="no account of this bank has that number")
+        owner = session.get(Customer, (tenant_id, account.customer_id)) if account.customer_id else None
+        return {
+            "Data": {
+                "AccountId": account.account_id,
+                "CustomerId": account.customer_id,
+                "AccountClass": account.account_class,
+                "Status": account.status,
+                "Name": owner.full_name if owner else account.nickname,
+            }
+        }

@@ -18,6 +18,14 @@ class AmountBody(_Strict):
     Currency: Any
 
 
+class PayeeBody(_Strict):
+    """受托支付: the merchant's account at this bank that the loan is paid to."""
+
+    SchemeName: Literal["CN.CNAPS.AccountNumber"]
+    Identification: str = Field(pattern=r"^\d{19}$")
+    Name: str | None = Field(default=None, max_length=140)
+
+
 class ConsentData(_Strict):
     ProductId: str = Field(min_length=1, max_length=40)
     Amount: AmountBody
@@ -25,6 +33,7 @@ class ConsentData(_Strict):
     RepaymentMethod: RepaymentMethodName
     Purpose: str = Field(min_length=1, max_length=140)
     PartnerScenario: str | None = Field(default=None, max_length=70)
+    Payee: PayeeBody | None = None
 
 
 class ConsentRequest(_Strict):

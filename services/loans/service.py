@@ -150,8 +150,29 @@ def _consent_body(consent: LendingConsent, now: datetime) -> dict:
     return data
 
 
-def create_consent(db: Database, caller: Caller, data: dict, issuer: str) -> dict:
-    """A loan-application consent, AWAU, created with the partner's client-credentials token."""
+def _payee_account_id(accounts: ServiceClient, tenant_id: str, payee: dict) -> str:
+    """The merchant account an entrusted payment (受托支付) goes to: a business account of this bank."""
+    try:
+        response = accounts.get(
+            f"/internal/v1/tenants/{tenant_id}/accounts/by-identification/{payee['Identification']}"
+        )
+    except ServiceCallError:
+        raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
+    if response.status_code == 404:
+        raise FieldInvalid("Data.Payee.Identification", "no account of this bank has that number")
+    if response.status_code != 200:
+        raise ServiceUnavailable(message="the ledger cannot answer now; retry later")
+    account = response.json()["Data"]
+    if account["AccountClass"] != "CORPORATE" or account["Status"] not in OPEN_ACCOUNT_STATUSES:
+        raise FieldInvalid(
+            "Data.Payee.Identification", "an entrusted payment goes to an open merchant account"
+        )
+    return account["AccountId"]
+
+
+def create_consent(db: Database, accounts: ServiceClient, caller: Caller, data: dict, issuer: str) -> dict:
+    """A loan-application consent, AWAU, created with the partner's client-credentials token. With `Payee` the
+    loan will be paid to that merchant (受托支付) instead of the customer's own account."""
     _check_scope(caller)
     if caller.is_customer:
         raise Forbidden(message="create a lending consent with a client-credentials token")
@@ -165,7 +186,12 @@ def create_consent(db: Database, caller: Caller, data: dict, issuer: str) -> dic
     problem = check_terms(product, amount.fen, data["TermMonths"], method)
     if problem:
         raise FieldInvalid(problem[0].value, problem[1])
+    payee_account_id = (
+        _payee_account_id(accounts, caller.tenant_id, data["Payee"]) if data.get("Payee") else None
+    )
     details = {key: value for key, value in data.items() if value is not None}
+    if data.get("Payee"):
+        details["Payee"] = {key: value for key, value in data["Payee"].items() if value is not None}
     details["Amount"] = amount.to_obie()
     with db.write_session() as session:
         now = tenant_now(session, caller.tenant_id)
@@ -179,6 +205,7 @@ def create_consent(db: Database, caller: Caller, data: dict, issuer: str) -> dic
             term_months=data["TermMonths"],
             repayment_method=method.value,
             purpose=data["Purpose"],
+            payee_account_id=payee_account_id,
             details=details,
             created_at=now,
             status_updated_at=now,
@@ -701,7 +728,7 @@ def _new_loan(session: Session, caller: Caller, application: LoanApplication, no
         term_months=request["TermMonths"],
         repayment_method=request["RepaymentMethod"],
         status="DISBURSING",
-        disbursement_account_id=consent.account_id,
+        disbursement_account_id=consent.payee_account_id or consent.account_id,
         repayment_account_id=consent.account_id,
         start_date=now.date(),
         created_at=now,

@@ -20,8 +20,10 @@ def list_products(caller: CallerDep, issuer: IssuerDep) -> dict:
 
 
 @router.post("/loan-application-consents", status_code=201)
-def create_consent(body: ConsentRequest, caller: CallerDep, db: DbDep, issuer: IssuerDep) -> dict:
-    return service.create_consent(db, caller, body.model_dump(mode="json")["Data"], issuer)
+def create_consent(
+    body: ConsentRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep
+) -> dict:
+    return service.create_consent(db, accounts, caller, body.model_dump(mode="json")["Data"], issuer)
 
 
 @router.get("/loan-application-consents/{consent_id}")

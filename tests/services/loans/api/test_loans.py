@@ -165,3 +165,39 @@ def test_concurrent_accepts_of_one_offer_make_one_loan_and_one_disbursement(part
     assert len({r.json()["Data"]["LoanId"] for r in responses}) == 1
     assert partner.balance_fen(account_id) - before_fen == _fen(data["Offer"]["Amount"])
     assert partner.ledger_balanced()
+
+
+def _account_number(partner, customer_id: str) -> tuple[str, str]:
+    from sqlalchemy import select
+
+    from services.accounts.models import Account
+
+    with partner.stack.db("accounts").read_session() as session:
+        account = session.scalars(
+            select(Account).where(Account.tenant_id == partner.tenant_id, Account.customer_id == customer_id)
+        ).first()
+        return account.account_id, account.account_number
+
+
+def test_an_entrusted_payment_is_disbursed_to_the_merchant(partner):
+    merchant_id, merchant_number = _account_number(partner, "CUS000101")  # 华兴商贸's corporate account
+    payee = {
+        "SchemeName": "CN.CNAPS.AccountNumber",
+        "Identification": merchant_number,
+        "Name": "深圳市华兴商贸有限公司",
+    }
+    customer_id, consent_id, data, account_id = _approved(partner, amount="8000.00", Payee=payee)
+    merchant_before, customer_before = partner.balance_fen(merchant_id), partner.balance_fen(account_id)
+    loan = _accept(partner, customer_id, consent_id, data).json()["Data"]
+    assert loan["DisbursementAccountId"] == merchant_id and loan["RepaymentAccountId"] == account_id
+    assert partner.balance_fen(merchant_id) - merchant_before == 800_000
+    assert partner.balance_fen(account_id) == customer_before
+
+
+def test_a_payee_that_is_not_a_merchant_account_here_is_refused(partner):
+    _, personal_number = _account_number(partner, PERSONAS["li.na"])
+    for number in (personal_number, "6219980000000000000"):
+        payee = {"SchemeName": "CN.CNAPS.AccountNumber", "Identification": number}
+        response = partner.create_consent(Payee=payee)
+        assert response.status_code == 400, response.text
+        assert response.json()["Errors"][0]["Path"] == "Data.Payee.Identification"
