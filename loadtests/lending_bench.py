@@ -37,6 +37,9 @@ SLO_P99_MS = 50.0
 WARMUP_DECISIONS = 200
 PARTNER_APPS = 4  # the per-client rate limit is 300/s: the load comes from several partners, as it would
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# Per worker process (overflow doubles it): 3 services × 2 workers × 8 stays well under PostgreSQL's 100 connections,
+# which the server shares with whatever else runs on it.
+DB_POOL_SIZE = 4
 AMOUNTS = ("5000.00", "20000.00", "50000.00", "80000.00")
 
 
@@ -53,7 +56,7 @@ def run_lending_benchmark(
     try:
         with tempfile.TemporaryDirectory(prefix="openbank-lending-bench-") as var_dir:
             overrides = {"var_dir": var_dir, "issuer": issuer, "database_url": database_url,
-                         "internal_token": secrets.token_urlsafe(16), "db_pool_size": 8}  # fmt: skip
+                         "internal_token": secrets.token_urlsafe(16), "db_pool_size": DB_POOL_SIZE}  # fmt: skip
             redis_url = os.environ.get("OPENBANK_BENCH_REDIS_URL")
             if redis_url:
                 overrides["redis_url"] = redis_url
@@ -65,7 +68,7 @@ def run_lending_benchmark(
             env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBANK_")}
             env.update({"OPENBANK_VAR_DIR": var_dir, "OPENBANK_ISSUER": issuer, "OPENBANK_DATABASE_URL": database_url,
                         "OPENBANK_INTERNAL_TOKEN": settings.internal_token, "OPENBANK_LOG_LEVEL": "WARNING",
-                        "OPENBANK_DB_POOL_SIZE": "8",
+                        "OPENBANK_DB_POOL_SIZE": str(DB_POOL_SIZE),
                         **{f"OPENBANK_{s.upper()}_PORT": str(p) for s, p in ports.items()}})  # fmt: skip
             if redis_url:
                 env["OPENBANK_REDIS_URL"] = redis_url

@@ -11,6 +11,7 @@ import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import structlog
 from sqlmodel import Session
 
 from openbank_kit.caller import Caller
@@ -64,6 +65,7 @@ from services.loans.models import (
     LoanRepayment,
 )
 
+logger = structlog.get_logger("openbank.loans")
 CONSENT_LIFETIME = timedelta(days=1)
 LEDGER_CALLER = "loans"
 # The bank's side of loan postings. The world has no loan-asset account yet, so principal is funded from and
@@ -269,6 +271,7 @@ def customer_profile(
     if response.status_code == 404:
         return None
     if response.status_code != 200:
+        logger.warning("accounts_cashflow_failed", status=response.status_code, body=response.text[:200])
         raise ServiceUnavailable(message="the ledger cannot answer now; retry later")
     return response.json()["Data"]
 
