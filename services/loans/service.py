@@ -339,7 +339,7 @@ def internal_authorise(
 
 
 # --- applications and decisions ----------------------------------------------------------------------------
-def _offer_body(application: LoanApplication, decision: CreditDecision, start: date) -> dict | None:
+def _offer_body(application: LoanApplication, decision: CreditDecision, start: date, tz) -> dict | None:
     result = decision.result
     if result["Outcome"] != Outcome.APPROVED or application.offer_id is None:
         return None
@@ -360,11 +360,7 @@ def _offer_body(application: LoanApplication, decision: CreditDecision, start: d
         "AnnualPercentageRate": format_rate_percent(rate),
         "TotalInterest": _amount(total_interest_fen(schedule)),
         "Instalments": [instalment_body(i) for i in schedule],
-        "ExpirationDateTime": application.offer_expires_at.astimezone(
-            decision.decided_at.astimezone().tzinfo
-        ).isoformat()
-        if application.offer_expires_at
-        else None,
+        "ExpirationDateTime": application.offer_expires_at.astimezone(tz).isoformat(),
     }
 
 
@@ -385,9 +381,8 @@ def _application_body(application: LoanApplication, decision: CreditDecision, tz
         "CreationDateTime": application.created_at.astimezone(tz).isoformat(),
         "Decision": _decision_summary(decision),
     }
-    offer = _offer_body(application, decision, date.fromisoformat(decision.request["DecisionDate"]))
+    offer = _offer_body(application, decision, date.fromisoformat(decision.request["DecisionDate"]), tz)
     if offer is not None:
-        offer["ExpirationDateTime"] = application.offer_expires_at.astimezone(tz).isoformat()
         data["Offer"] = offer
     return data
 

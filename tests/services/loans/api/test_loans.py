@@ -201,3 +201,44 @@ def test_a_payee_that_is_not_a_merchant_account_here_is_refused(partner):
         response = partner.create_consent(Payee=payee)
         assert response.status_code == 400, response.text
         assert response.json()["Errors"][0]["Path"] == "Data.Payee.Identification"
+
+
+class _LosesLedgerAnswers:
+    """The ledger posts, but the answer is lost on the way back (a crash or timeout after the commit)."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def get(self, *args, **kwargs):
+        return self.real.get(*args, **kwargs)
+
+    def post(self, path, **kwargs):
+        self.real.post(path, **kwargs)
+        if "/ledger/transactions" in path:
+            from openbank_kit.http_client import ServiceCallError
+
+            raise ServiceCallError("http://accounts", "connection reset after the request was sent")
+        raise AssertionError("unexpected call")
+
+    def close(self):
+        pass
+
+
+def test_a_lost_ledger_answer_leaves_the_loan_disbursing_and_a_retry_never_posts_twice(partner):
+    customer_id, consent_id, data, account_id = _approved(partner)
+    before_fen = partner.balance_fen(account_id)
+    loans = partner.stack.services["loans"].app
+    real = loans.state.accounts_client
+    loans.state.accounts_client = _LosesLedgerAnswers(real)
+    try:
+        lost = _accept(partner, customer_id, consent_id, data)
+    finally:
+        loans.state.accounts_client = real
+    assert lost.status_code == 503
+    assert partner.balance_fen(account_id) - before_fen == _fen(
+        data["Offer"]["Amount"]
+    )  # the posting happened
+    retried = _accept(partner, customer_id, consent_id, data, key="accept-retry")
+    assert retried.status_code == 201 and retried.json()["Data"]["Status"] == "ACTIVE"
+    assert partner.balance_fen(account_id) - before_fen == _fen(data["Offer"]["Amount"])  # and only once
+    assert partner.ledger_balanced()
