@@ -38,9 +38,11 @@ from services.loans.domain.products import (
     PENALTY_RATE_UPLIFT,
     PRODUCTS,
     PRODUCTS_BY_ID,
+    SPREADS,
     UNSECURED_PERSONAL_CAP_FEN,
     ProductType,
     check_terms,
+    price,
 )
 from services.loans.domain.schedule import (
     Instalment,
@@ -110,9 +112,8 @@ def _check_scope(caller: Caller) -> None:
 
 
 # --- products ----------------------------------------------------------------------------------------------
-def list_products(issuer: str) -> dict:
-    from services.loans.domain.products import SPREADS, price
-
+def list_products(caller: Caller, issuer: str) -> dict:
+    _check_scope(caller)
     products = []
     for product in PRODUCTS:
         rates = [format_rate_percent(price(grade)) for grade in SPREADS]

@@ -15,8 +15,7 @@ router = APIRouter(prefix="/lending/v1", tags=["lending"])
 
 @router.get("/products")
 def list_products(caller: CallerDep, issuer: IssuerDep) -> dict:
-    service._check_scope(caller)
-    return service.list_products(issuer)
+    return service.list_products(caller, issuer)
 
 
 @router.post("/loan-application-consents", status_code=201)
