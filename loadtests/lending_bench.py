@@ -104,7 +104,23 @@ def run_lending_benchmark(
             work["Decisions"] = work["Decisions"][WARMUP_DECISIONS:]
             work_path = Path(var_dir) / "work.json"
             work_path.write_text(json.dumps(work))
-            return _run_locust(issuer, work_path, rate, duration_s, users, out, emit)
+            names = ("accounts", "loans", "gateway")
+            cpu_before = {
+                name: _cpu_seconds(process.pid) for name, process in zip(names, processes, strict=True)
+            }
+            code, decisions = _run_locust(issuer, work_path, rate, duration_s, users, out, emit)
+            if decisions:
+                spent = {
+                    name: _cpu_seconds(p.pid) - cpu_before[name]
+                    for name, p in zip(names, processes, strict=True)
+                }
+                emit(
+                    "CPU per decision (includes the no-op calls): "
+                    + ", ".join(
+                        f"{name} {seconds * 1000 / decisions:.1f} ms" for name, seconds in spent.items()
+                    )
+                )
+            return code
     finally:
         for process in processes:
             process.terminate()
@@ -114,6 +130,22 @@ def run_lending_benchmark(
             except subprocess.TimeoutExpired:
                 process.kill()
         pg_admin.drop_database(admin_url, name)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (uvicorn workers), from /proc (Linux only)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def _client_token(issuer: str, initial_token: str) -> tuple[str, str]:
@@ -213,7 +245,9 @@ def _warm_up(issuer: str, items: list[dict]) -> None:
                 raise RuntimeError(f"warm-up decision failed: {response.status_code} {response.text[:300]}")
 
 
-def _run_locust(issuer: str, work_path: Path, rate: int, duration_s: int, users: int, out: Path, emit) -> int:
+def _run_locust(
+    issuer: str, work_path: Path, rate: int, duration_s: int, users: int, out: Path, emit
+) -> tuple[int, int]:
     prefix = out / "lending"
     env = {**os.environ, "LENDING_BENCH_WORK": str(work_path), "LENDING_BENCH_DECISION_USERS": str(users),
            "LENDING_BENCH_PER_USER_RATE": str(rate / users), "LENDING_BENCH_NOOP_USERS": "2"}  # fmt: skip
@@ -228,14 +262,14 @@ def _run_locust(issuer: str, work_path: Path, rate: int, duration_s: int, users:
     return _summarise(prefix, rate, emit)
 
 
-def _summarise(prefix: Path, rate: int, emit) -> int:
+def _summarise(prefix: Path, rate: int, emit) -> tuple[int, int]:
     with open(f"{prefix}_stats.csv") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
     decision = rows.get("POST /lending/v1/applications")
     noop = rows.get("GET /sandbox/v1/whoami/loans (no-op)")
     if decision is None:
         emit("no decision was measured")
-        return 3
+        return 3, 0
     count, failures = int(decision["Request Count"]), int(decision["Failure Count"])
     achieved = float(decision["Requests/s"])
     p50, p95, p99 = (float(decision[k]) for k in ("50%", "95%", "99%"))
@@ -248,4 +282,4 @@ def _summarise(prefix: Path, rate: int, emit) -> int:
     breached = failures > 0 or p99 > SLO_P99_MS or achieved < 0.95 * rate
     if breached:
         emit(f"SLO not met (0 errors, p99 <= {SLO_P99_MS:.0f} ms, >= 95% of {rate}/s)")
-    return 3 if breached else 0
+    return (3 if breached else 0), count
