@@ -50,6 +50,7 @@ from services.loans.domain.schedule import (
     accrued_interest_fen,
     build_schedule,
     format_rate_percent,
+    reschedule_after_prepayment,
     total_interest_fen,
 )
 from services.loans.domain.states import (
@@ -889,29 +890,14 @@ def repay(
         if full or loan.outstanding_principal_fen == 0:
             loan.status = transition(LOAN_TRANSITIONS, "loan", loan.status, "CLOSED")
         else:
-            remaining_dates = [row.due_date for row in rows]
-            first_sequence = rows[0].sequence
-            previous = _interest_from(loan, due_rows, today)
-            schedule = build_schedule(
+            schedule = reschedule_after_prepayment(
                 loan.outstanding_principal_fen,
                 rate,
-                len(remaining_dates),
                 RepaymentMethod(loan.repayment_method),
-                previous,
-                first_sequence=first_sequence,
+                [row.due_date for row in rows],
+                rows[0].sequence,
+                today,
             )
-            first = schedule[0]
-            schedule[0] = Instalment(
-                first.sequence,
-                first.due_date,
-                first.principal_fen,
-                accrued_interest_fen(loan.outstanding_principal_fen, rate, (first.due_date - today).days),
-                first.remaining_principal_fen,
-            )
-            schedule = [
-                Instalment(i.sequence, due, i.principal_fen, i.interest_fen, i.remaining_principal_fen)
-                for i, due in zip(schedule, remaining_dates, strict=True)
-            ]
             for row in _instalment_rows(loan, schedule):
                 session.merge(row)
         session.add(loan)

@@ -140,3 +140,36 @@ def internal_rate_apr(principal_fen: int, instalments: list[Instalment]) -> Deci
         else:
             high = middle
     return (low + high) / 2 * MONTHS_PER_YEAR
+
+
+def reschedule_after_prepayment(
+    remaining_principal_fen: int,
+    annual_rate: Decimal,
+    method: RepaymentMethod,
+    due_dates: list[date],
+    first_sequence: int,
+    repaid_on: date,
+) -> list[Instalment]:
+    """The instalments left after an early partial repayment on `repaid_on`: the same due dates and method over
+    the remaining principal; interest up to `repaid_on` has been paid, so the first instalment charges interest
+    only from then (daily rate = annual / 360), the others a month each on the remaining principal."""
+    if not due_dates or due_dates[0] <= repaid_on:
+        raise ValueError("the remaining due dates must all follow the repayment date")
+    schedule = build_schedule(
+        remaining_principal_fen, annual_rate, len(due_dates), method, repaid_on, first_sequence=first_sequence
+    )
+    first_interest_fen = accrued_interest_fen(
+        remaining_principal_fen, annual_rate, (due_dates[0] - repaid_on).days
+    )
+    rescheduled = [
+        Instalment(
+            sequence=instalment.sequence,
+            due_date=due,
+            principal_fen=instalment.principal_fen,
+            interest_fen=first_interest_fen if index == 0 else instalment.interest_fen,
+            remaining_principal_fen=instalment.remaining_principal_fen,
+        )
+        for index, (instalment, due) in enumerate(zip(schedule, due_dates, strict=True))
+    ]
+    assert sum(i.principal_fen for i in rescheduled) == remaining_principal_fen
+    return rescheduled

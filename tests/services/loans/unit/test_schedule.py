@@ -116,3 +116,42 @@ def test_apr_by_irr_equals_the_contract_rate(principal_fen, rate_bp, term, metho
 def test_rate_is_shown_as_a_percent_string():
     assert format_rate_percent(Decimal("0.072")) == "7.20"
     assert format_rate_percent(Decimal("0.055")) == "5.50"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    principal_fen=st.integers(min_value=100_000, max_value=20_000_000),
+    rate_bp=st.integers(min_value=300, max_value=2400),
+    term=st.sampled_from([3, 6, 12, 24, 36]),
+    method=st.sampled_from(list(RepaymentMethod)),
+    paid_months=st.integers(min_value=0, max_value=35),
+    days_into_month=st.integers(min_value=0, max_value=27),
+    prepaid_share=st.integers(min_value=1, max_value=99),
+)
+def test_a_partial_prepayment_reschedules_exactly_the_remaining_principal(
+    principal_fen, rate_bp, term, method, paid_months, days_into_month, prepaid_share
+):
+    from datetime import timedelta
+
+    from services.loans.domain.schedule import accrued_interest_fen, reschedule_after_prepayment
+
+    rate = Decimal(rate_bp) / 10_000
+    schedule = build_schedule(principal_fen, rate, term, method, START)
+    paid = min(paid_months, term - 1)
+    previous_due = START if paid == 0 else schedule[paid - 1].due_date
+    repaid_on = previous_due + timedelta(days=days_into_month)
+    outstanding_fen = schedule[paid - 1].remaining_principal_fen if paid else principal_fen
+    remaining_fen = max(1, outstanding_fen * (100 - prepaid_share) // 100)
+    left = [i for i in schedule if i.due_date > repaid_on]
+    rescheduled = reschedule_after_prepayment(remaining_fen, rate, method, [i.due_date for i in left],
+                                              left[0].sequence, repaid_on)  # fmt: skip
+    assert [i.due_date for i in rescheduled] == [i.due_date for i in left]
+    assert [i.sequence for i in rescheduled] == [i.sequence for i in left]
+    assert (
+        sum(i.principal_fen for i in rescheduled) == remaining_fen
+        and rescheduled[-1].remaining_principal_fen == 0
+    )
+    assert rescheduled[0].interest_fen == accrued_interest_fen(
+        remaining_fen, rate, (left[0].due_date - repaid_on).days
+    )
+    assert all(i.principal_fen >= 0 and i.interest_fen >= 0 for i in rescheduled)
