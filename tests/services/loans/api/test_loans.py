@@ -242,3 +242,19 @@ def test_a_lost_ledger_answer_leaves_the_loan_disbursing_and_a_retry_never_posts
     assert retried.status_code == 201 and retried.json()["Data"]["Status"] == "ACTIVE"
     assert partner.balance_fen(account_id) - before_fen == _fen(data["Offer"]["Amount"])  # and only once
     assert partner.ledger_balanced()
+
+
+def test_an_sme_tax_loan_is_paid_into_the_business_account(partner):
+    customer_id, consent_id, data, account_id = _approved(partner, "sun.hui", product_id="sme-tax-loan")
+    business_account_id, _ = _account_number(partner, "CUS000101")
+    assert account_id == business_account_id  # the consent chose the company's account
+    before_fen = partner.balance_fen(business_account_id)
+    loan = _accept(partner, customer_id, consent_id, data).json()["Data"]
+    assert loan["ProductId"] == "sme-tax-loan" and loan["Status"] == "ACTIVE"
+    assert partner.balance_fen(business_account_id) - before_fen == 5_000_000
+
+
+def test_a_customer_with_only_a_class_iii_account_cannot_authorise_a_loan(partner):
+    consent_id = partner.create_consent(amount="1000.00").json()["Data"]["ConsentId"]
+    response = partner.authorise(consent_id, PERSONAS["zhao.min"])
+    assert response.status_code == 400 and response.json()["Errors"][0]["Path"] == "AccountIds"
