@@ -23,6 +23,8 @@ bench_app = typer.Typer(help="Benchmarks (figures printed, nothing asserted).", 
 app.add_typer(bench_app, name="bench")
 ledger_app = typer.Typer(help="The ledger of record (accounts).", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+decision_app = typer.Typer(help="Credit decisions of the Lending API.", no_args_is_help=True)
+app.add_typer(decision_app, name="decision")
 console = Console(stderr=True)
 DEMO_TENANT = "demo"
 
@@ -298,6 +300,48 @@ def ledger_verify(
         console.print(f"[red]ledger verify: {breaches} breach(es)[/red]", highlight=False)
         raise typer.Exit(1)
     console.print(f"ledger verify: {len(reports)} tenant(s), every invariant holds", highlight=False)
+
+
+@decision_app.command("replay")
+@expected_errors
+def decision_replay(
+    decision_id: Annotated[str, typer.Argument(help="a DecisionId, e.g. dec_01...")],
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="tenant (when an id exists in several)")
+    ] = None,
+) -> None:
+    """Re-run a stored credit decision from its stored inputs; exit 0 only if it reproduces the output exactly."""
+    import json
+
+    from services.loans.replay import replay_stored_decision
+
+    report = replay_stored_decision(load_settings(), decision_id, tenant)
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    if not report["Reproduced"]:
+        console.print("[red]the replayed decision differs from the stored one[/red]")
+        raise typer.Exit(1)
+
+
+@bench_app.command("lending")
+@expected_errors
+def bench_lending(
+    rate: Annotated[int, typer.Option(min=1, max=2000, help="decisions per second to offer")] = 300,
+    duration_s: Annotated[int, typer.Option("--duration", min=5, max=600, help="measured seconds")] = 60,
+    users: Annotated[int, typer.Option(min=1, max=2000, help="concurrent Locust users")] = 64,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="uvicorn workers for the gateway and loans")
+    ] = 2,
+    out: Annotated[Path, typer.Option(help="where Locust's CSV and HTML reports go")] = Path(
+        "var/bench-lending"
+    ),
+) -> None:
+    """Decision latency (p50/p95/p99) and throughput through the gateway on PostgreSQL; Locust, headless."""
+    from loadtests.lending_bench import run_lending_benchmark
+
+    code = run_lending_benchmark(
+        rate=rate, duration_s=duration_s, users=users, workers=workers, out=out, emit=print
+    )
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -87,6 +87,9 @@ def tenant_router() -> APIRouter:
             except ValueError as exc:
                 raise BadRequest(message=str(exc), path="OffsetSeconds") from None
             session.commit()
+        on_clock_moved = getattr(request.app.state, "on_clock_moved", None)
+        if on_clock_moved is not None:  # a service runs what falls due (e.g. loan instalments)
+            on_clock_moved(tenant_id)
         return {"Now": clock_now(body.OffsetSeconds).isoformat()}
 
     return router

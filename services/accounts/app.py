@@ -11,6 +11,7 @@ from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
 from services.accounts.api import ROUTERS
 from services.accounts.internal_api import router as internal_router
+from services.accounts.internal_cashflow import router as cashflow_router
 from services.accounts.models import TENANT_TABLES
 from services.accounts.settings import AccountsSettings
 
@@ -28,6 +29,6 @@ def create_app(
         db=db,
         tenant_tables=TENANT_TABLES,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[*ROUTERS, internal_router],
+        routers=[*ROUTERS, internal_router, cashflow_router],
         migrate_on_start=migrate_on_start,
     )

@@ -7,20 +7,26 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from openbank_kit.db import Database
+from openbank_kit.http_client import ServiceClient
 from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
 from services.loans.api import ROUTERS
 from services.loans.models import TENANT_TABLES
+from services.loans.service import run_due_instalments
 from services.loans.settings import LoansSettings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def create_app(
-    settings: LoansSettings | None = None, db: Database | None = None, migrate_on_start: bool = True
+    settings: LoansSettings | None = None,
+    db: Database | None = None,
+    migrate_on_start: bool = True,
+    accounts_client: ServiceClient | None = None,
 ) -> FastAPI:
+    """`accounts_client` replaces the HTTP connection to accounts (tests pass an in-process client)."""
     settings = settings or load_settings(LoansSettings)
-    return create_service_app(
+    app = create_service_app(
         service="loans",
         title="OpenBank Sandbox — loans",
         settings=settings,
@@ -29,4 +35,15 @@ def create_app(
         migrations_dir=MIGRATIONS_DIR,
         routers=ROUTERS,
         migrate_on_start=migrate_on_start,
+        on_stopped=lambda app: app.state.accounts_client.close(),
     )
+    token = app.state.internal_token
+    # The ledger and the customers' ledger features live in accounts; every call carries the internal token.
+    app.state.accounts_client = accounts_client or ServiceClient(
+        settings.url_of("accounts"), timeout_s=settings.internal_timeout_s, token_provider=lambda: token
+    )
+    # The sandbox clock moved (the gateway pushed a new offset): collect what fell due.
+    app.state.on_clock_moved = lambda tenant_id: run_due_instalments(
+        app.state.db, app.state.accounts_client, tenant_id
+    )
+    return app

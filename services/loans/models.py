@@ -1,13 +1,16 @@
-"""Loans' tables: what the credit decision reads (bureau files, tax records, blacklist). Every row carries its tenant."""
+"""Loans' tables: what the credit decision reads (bureau files, tax records, blacklist) and what lending creates
+(consents, applications, decisions, loans, instalments, repayments). Every row carries its tenant."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from openbank_kit.clock import TenantClock
+from openbank_kit.db import UtcDateTime
 from openbank_kit.idempotency import IdempotencyRecord
 from openbank_kit.tenancy import TenantTables, WorldTemplate
 
@@ -102,6 +105,127 @@ class TaxFiling(SQLModel, table=True):
     status: str = Field(max_length=10)
 
 
+class LendingConsent(SQLModel, table=True):
+    """A loan-application consent: the customer authorises the credit inquiry and the application."""
+
+    __tablename__ = "lending_consent"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    consent_id: str = Field(primary_key=True, max_length=40)
+    client_id: str = Field(max_length=128)
+    status: str = Field(max_length=4)  # AWAU | AUTH | RJCT | COND | EXPD
+    product_id: str = Field(max_length=40)
+    amount_fen: int = Field(sa_column=_fen())
+    term_months: int
+    repayment_method: str = Field(max_length=20)
+    purpose: str = Field(max_length=140)
+    payee_account_id: str | None = Field(default=None, max_length=40)  # 受托支付: disbursed to the merchant
+    details: Any = Field(sa_column=Column(JSON, nullable=False))  # the consent's Data as the partner sent it
+    customer_id: str | None = Field(default=None, max_length=40)
+    account_id: str | None = Field(
+        default=None, max_length=40
+    )  # the customer's account chosen at authorisation
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    status_updated_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class LoanApplication(SQLModel, table=True):
+    __tablename__ = "loan_application"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "consent_id", name="uq_loan_application_consent"),
+        Index("ix_loan_application_customer", "tenant_id", "customer_id", "created_at"),
+    )
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    application_id: str = Field(primary_key=True, max_length=40)
+    consent_id: str = Field(max_length=40)
+    client_id: str = Field(max_length=128)
+    customer_id: str = Field(max_length=40)
+    status: str = Field(max_length=10)  # APPROVED | REFERRED | DECLINED | ACCEPTED | EXPIRED
+    decision_id: str = Field(max_length=40)
+    offer_id: str | None = Field(default=None, max_length=40)
+    offer_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class CreditDecision(SQLModel, table=True):
+    """Every decision's inputs, rule hits, score and output, kept so that it can be shown and replayed."""
+
+    __tablename__ = "credit_decision"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    decision_id: str = Field(primary_key=True, max_length=40)
+    application_id: str = Field(max_length=40)
+    client_id: str = Field(max_length=128)
+    customer_id: str = Field(max_length=40)
+    rules_version: str = Field(max_length=40)
+    outcome: str = Field(max_length=10)
+    request: Any = Field(sa_column=Column(JSON, nullable=False))
+    features: Any = Field(sa_column=Column(JSON, nullable=False))
+    result: Any = Field(sa_column=Column(JSON, nullable=False))
+    decided_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Loan(SQLModel, table=True):
+    __tablename__ = "loan"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "application_id", name="uq_loan_application"),
+        Index("ix_loan_customer", "tenant_id", "customer_id"),
+    )
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    loan_id: str = Field(primary_key=True, max_length=40)
+    application_id: str = Field(max_length=40)
+    offer_id: str = Field(max_length=40)
+    client_id: str = Field(max_length=128)
+    customer_id: str = Field(max_length=40)
+    product_id: str = Field(max_length=40)
+    principal_fen: int = Field(sa_column=_fen())
+    outstanding_principal_fen: int = Field(sa_column=_fen())
+    annual_rate: str = Field(max_length=12)  # a decimal fraction, e.g. "0.0550"
+    term_months: int
+    repayment_method: str = Field(max_length=20)
+    status: str = Field(max_length=10)  # DISBURSING | ACTIVE | OVERDUE | CLOSED
+    disbursement_account_id: str = Field(
+        max_length=40
+    )  # where the money goes (the customer's, or the payee's)
+    repayment_account_id: str = Field(max_length=40)  # the customer's account instalments are taken from
+    start_date: date
+    disbursement_transaction_id: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    disbursed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class LoanInstalment(SQLModel, table=True):
+    __tablename__ = "loan_instalment"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    loan_id: str = Field(primary_key=True, max_length=40)
+    sequence: int = Field(primary_key=True)
+    due_date: date
+    principal_fen: int = Field(sa_column=_fen())
+    interest_fen: int = Field(sa_column=_fen())
+    remaining_principal_fen: int = Field(sa_column=_fen())
+    status: str = Field(max_length=10)  # DUE | PAID | OVERDUE
+
+
+class LoanRepayment(SQLModel, table=True):
+    __tablename__ = "loan_repayment"
+    __table_args__ = (Index("ix_loan_repayment_loan", "tenant_id", "loan_id"),)
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    repayment_id: str = Field(primary_key=True, max_length=40)
+    loan_id: str = Field(max_length=40)
+    kind: str = Field(max_length=12)  # PARTIAL | FULL | INSTALMENT
+    amount_fen: int = Field(sa_column=_fen())
+    principal_fen: int = Field(sa_column=_fen())
+    interest_fen: int = Field(sa_column=_fen())
+    status: str = Field(max_length=10)  # PENDING | BOOKED
+    transaction_id: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
 _WORLD = [
     BureauSubject.__table__,
     BureauCreditAccount.__table__,
@@ -110,6 +234,14 @@ _WORLD = [
     TaxProfile.__table__,
     TaxFiling.__table__,
 ]
-TENANT_TABLES = TenantTables(service="loans", world_tables=_WORLD)
+_RUNTIME = [
+    LoanRepayment.__table__,
+    LoanInstalment.__table__,
+    Loan.__table__,
+    CreditDecision.__table__,
+    LoanApplication.__table__,
+    LendingConsent.__table__,
+]
+TENANT_TABLES = TenantTables(service="loans", world_tables=_WORLD, runtime_tables=_RUNTIME)
 
-ALL_TABLES = [*_WORLD, TenantClock.__table__, IdempotencyRecord.__table__, WorldTemplate.__table__]
+ALL_TABLES = [*_WORLD, *_RUNTIME, TenantClock.__table__, IdempotencyRecord.__table__, WorldTemplate.__table__]

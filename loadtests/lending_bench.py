@@ -1,0 +1,285 @@
+"""`openbank bench lending`: the decision call through the gateway on PostgreSQL, driven by Locust, headless.
+
+1. A fresh PostgreSQL database (OPENBANK_BENCH_DATABASE_URL, default the local server's `postgres` admin URL);
+   Redis for the gateway's shared state when OPENBANK_BENCH_REDIS_URL is set.
+2. Tenant `bench` with the default world; gateway, accounts and loans as uvicorn processes.
+3. Work list: partner apps (sandbox-basic, client credentials), one consent per decision created through the
+   public API is too slow to prepare 20,000 of, so consents are created AUTH in the loans database for every
+   generated customer with an eligible account, each with a customer token signed by the gateway's own key
+   (what the authorization-code grant would issue; the headless consent journey is the gateway's to measure).
+4. Warm-up (200 decisions, not measured), then Locust at a fixed arrival rate for the duration; CSV and HTML
+   reports under --out; one summary line. Any error, or p99 > 50 ms, or a rate below 95% of the target → exit 3.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from loadtests.processes import free_port, wait_ready
+from openbank_cli.stack import LocalStack
+from openbank_kit import pg_admin
+from openbank_kit.clock import tenant_now
+from openbank_kit.settings import load_settings
+
+SLO_P99_MS = 50.0
+WARMUP_DECISIONS = 200
+PARTNER_APPS = 4  # the per-client rate limit is 300/s: the load comes from several partners, as it would
+DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# Per worker process (overflow doubles it): 3 services × 2 workers × 8 stays well under PostgreSQL's 100 connections,
+# which the server shares with whatever else runs on it.
+DB_POOL_SIZE = 4
+AMOUNTS = ("5000.00", "20000.00", "50000.00", "80000.00")
+
+
+def run_lending_benchmark(
+    *, rate: int, duration_s: int, users: int, workers: int, out: Path, emit: Callable[[str], None]
+) -> int:
+    admin_url = os.environ.get("OPENBANK_BENCH_DATABASE_URL", DEFAULT_ADMIN_URL)
+    name = pg_admin.fresh_database_name("openbank_bench")
+    database_url = pg_admin.create_database(admin_url, name)
+    ports = {service: free_port() for service in ("gateway", "accounts", "loans")}
+    issuer = f"http://127.0.0.1:{ports['gateway']}"
+    out.mkdir(parents=True, exist_ok=True)
+    processes: list[subprocess.Popen] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="openbank-lending-bench-") as var_dir:
+            overrides = {"var_dir": var_dir, "issuer": issuer, "database_url": database_url,
+                         "internal_token": secrets.token_urlsafe(16), "db_pool_size": DB_POOL_SIZE}  # fmt: skip
+            redis_url = os.environ.get("OPENBANK_BENCH_REDIS_URL")
+            if redis_url:
+                overrides["redis_url"] = redis_url
+            settings = load_settings(**overrides)
+            stack = LocalStack(settings)
+            stack.migrate()
+            emit("provisioning tenant bench (default world)…")
+            initial_token = stack.tenant_service().create("bench").initial_access_token
+            env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBANK_")}
+            env.update({"OPENBANK_VAR_DIR": var_dir, "OPENBANK_ISSUER": issuer, "OPENBANK_DATABASE_URL": database_url,
+                        "OPENBANK_INTERNAL_TOKEN": settings.internal_token, "OPENBANK_LOG_LEVEL": "WARNING",
+                        "OPENBANK_DB_POOL_SIZE": str(DB_POOL_SIZE),
+                        **{f"OPENBANK_{s.upper()}_PORT": str(p) for s, p in ports.items()}})  # fmt: skip
+            if redis_url:
+                env["OPENBANK_REDIS_URL"] = redis_url
+            for service, module in (("accounts", "services.accounts.app"), ("loans", "services.loans.app"),
+                                    ("gateway", "gateway.app")):  # fmt: skip
+                processes.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "uvicorn",
+                            f"{module}:create_app",
+                            "--factory",
+                            "--port",
+                            str(ports[service]),
+                            "--workers",
+                            str(workers),
+                            "--no-access-log",
+                            "--log-level",
+                            "warning",
+                        ],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )  # fmt: skip
+                )
+            for port in ports.values():
+                wait_ready(f"http://127.0.0.1:{port}")
+            needed = rate * duration_s + WARMUP_DECISIONS + rate  # a second of slack
+            work = _prepare(stack, settings, issuer, initial_token, needed, emit)
+            stack.dispose()
+            _warm_up(issuer, work["Decisions"][:WARMUP_DECISIONS])
+            work["Decisions"] = work["Decisions"][WARMUP_DECISIONS:]
+            work_path = Path(var_dir) / "work.json"
+            work_path.write_text(json.dumps(work))
+            names = ("accounts", "loans", "gateway")
+            cpu_before = {
+                name: _cpu_seconds(process.pid) for name, process in zip(names, processes, strict=True)
+            }
+            code, decisions = _run_locust(issuer, work_path, rate, duration_s, users, out, emit)
+            if decisions:
+                spent = {
+                    name: _cpu_seconds(p.pid) - cpu_before[name]
+                    for name, p in zip(names, processes, strict=True)
+                }
+                emit(
+                    "CPU per decision (includes the no-op calls): "
+                    + ", ".join(
+                        f"{name} {seconds * 1000 / decisions:.1f} ms" for name, seconds in spent.items()
+                    )
+                )
+            return code
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        pg_admin.drop_database(admin_url, name)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (uvicorn workers), from /proc (Linux only)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _client_token(issuer: str, initial_token: str) -> tuple[str, str]:
+    app = httpx.post(
+        f"{issuer}/sandbox/v1/apps",
+        json={"token_endpoint_auth_method": "client_secret_post", "grant_types": ["client_credentials"]},
+        headers={"Authorization": f"Bearer {initial_token}"},
+    ).json()
+    form = {"grant_type": "client_credentials", "scope": "lending", "client_id": app["client_id"],
+            "client_secret": app["client_secret"]}  # fmt: skip
+    token = httpx.post(f"{issuer}/oauth2/token", data=form).json()["access_token"]
+    return app["client_id"], token
+
+
+def _prepare(stack: LocalStack, settings, issuer: str, initial_token: str, needed: int, emit) -> dict:
+    from gateway.oauth.keys import KeyStore
+    from gateway.oauth.tokens import AccessTokenClaims, AccessTokenIssuer
+    from openbank_kit.ids import new_id
+    from services.accounts.models import Account
+    from services.loans.domain.products import PRODUCTS_BY_ID
+    from services.loans.models import LendingConsent
+
+    apps = [_client_token(issuer, initial_token) for _ in range(PARTNER_APPS + 1)]
+    noop_client, noop_token = apps.pop()
+    with stack.databases["accounts"].read_session() as session:
+        rows = session.execute(
+            select(Account.customer_id, Account.account_id)
+            .where(
+                Account.tenant_id == "bench",
+                Account.account_class.in_(["I", "II"]),
+                Account.status == "Enabled",
+            )
+            .order_by(Account.customer_id, Account.account_id)
+        ).all()
+    first_account: dict[str, str] = {}
+    for customer_id, account_id in rows:
+        first_account.setdefault(customer_id, account_id)
+    customers = sorted(first_account)
+    emit(
+        f"preparing {needed} authorised consents over {len(customers)} customers and {PARTNER_APPS} partner apps…"
+    )
+    issuer_keys = AccessTokenIssuer(issuer, KeyStore(stack.databases["gateway"]))
+    product = PRODUCTS_BY_ID["quick-loan"]
+    decisions, consents = [], []
+    with stack.databases["loans"].write_session() as session:
+        now = tenant_now(session, "bench")
+        for n in range(needed):
+            customer_id = customers[n % len(customers)]
+            client_id, _ = apps[n % len(apps)]
+            consent_id = new_id("lac")
+            amount = AMOUNTS[n % len(AMOUNTS)]
+            details = {"ProductId": product.product_id, "Amount": {"Amount": amount, "Currency": "CNY"},
+                       "TermMonths": 12, "RepaymentMethod": "EQUAL_INSTALMENT", "Purpose": "benchmark"}  # fmt: skip
+            consents.append(
+                LendingConsent(
+                    tenant_id="bench",
+                    consent_id=consent_id,
+                    client_id=client_id,
+                    status="AUTH",
+                    product_id=product.product_id,
+                    amount_fen=int(amount.replace(".", "")),
+                    term_months=12,
+                    repayment_method="EQUAL_INSTALMENT",
+                    purpose="benchmark",
+                    details=details,
+                    customer_id=customer_id,
+                    account_id=first_account[customer_id],
+                    created_at=now,
+                    status_updated_at=now,
+                    expires_at=now + timedelta(days=1),
+                )  # fmt: skip
+            )
+            token, _ = issuer_keys.issue(
+                AccessTokenClaims(
+                    tenant_id="bench",
+                    client_id=client_id,
+                    subject=customer_id,
+                    scope="lending",
+                    intent_id=consent_id,
+                )  # fmt: skip
+            )
+            decisions.append({"ConsentId": consent_id, "Token": token, "Key": f"bench-{n}"})
+        session.add_all(consents)
+        session.commit()
+    return {"Decisions": decisions, "NoOp": {"Token": noop_token, "ClientId": noop_client}}
+
+
+def _warm_up(issuer: str, items: list[dict]) -> None:
+    with httpx.Client(base_url=issuer, timeout=10) as client:
+        for item in items:
+            response = client.post(
+                "/lending/v1/applications",
+                json={"Data": {"ConsentId": item["ConsentId"]}, "Risk": {}},
+                headers={"Authorization": f"Bearer {item['Token']}", "x-idempotency-key": item["Key"]},
+            )
+            if response.status_code != 201:
+                raise RuntimeError(f"warm-up decision failed: {response.status_code} {response.text[:300]}")
+
+
+def _run_locust(
+    issuer: str, work_path: Path, rate: int, duration_s: int, users: int, out: Path, emit
+) -> tuple[int, int]:
+    prefix = out / "lending"
+    env = {**os.environ, "LENDING_BENCH_WORK": str(work_path), "LENDING_BENCH_DECISION_USERS": str(users),
+           "LENDING_BENCH_PER_USER_RATE": str(rate / users), "LENDING_BENCH_NOOP_USERS": "2"}  # fmt: skip
+    command = [
+        sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("lending_locust.py")), "--headless",
+        "--host", issuer, "-u", str(users + 2), "-r", str(users + 2), "--run-time", f"{duration_s}s",
+        "--csv", str(prefix), "--html", f"{prefix}.html", "--only-summary", "--loglevel", "WARNING",
+        "--stop-timeout", "5",
+    ]  # fmt: skip
+    emit(f"locust: {users} decision users at {rate}/s for {duration_s} s, reports in {out}/")
+    subprocess.run(command, env=env, check=False, stdout=subprocess.DEVNULL)
+    return _summarise(prefix, rate, emit)
+
+
+def _summarise(prefix: Path, rate: int, emit) -> tuple[int, int]:
+    with open(f"{prefix}_stats.csv") as handle:
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    decision = rows.get("POST /lending/v1/applications")
+    noop = rows.get("GET /sandbox/v1/whoami/loans (no-op)")
+    if decision is None:
+        emit("no decision was measured")
+        return 3, 0
+    count, failures = int(decision["Request Count"]), int(decision["Failure Count"])
+    achieved = float(decision["Requests/s"])
+    p50, p95, p99 = (float(decision[k]) for k in ("50%", "95%", "99%"))
+    noop_p50 = float(noop["50%"]) if noop else float("nan")
+    emit(
+        f"lending decision: {achieved:.1f}/s achieved (target {rate}/s), {count} decisions, {failures} errors, "
+        f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms; no-op GET p50 {noop_p50:.0f} ms "
+        f"(decision p50 = {p50 / noop_p50 if noop_p50 else float('nan'):.1f}x)"
+    )
+    breached = failures > 0 or p99 > SLO_P99_MS or achieved < 0.95 * rate
+    if breached:
+        emit(f"SLO not met (0 errors, p99 <= {SLO_P99_MS:.0f} ms, >= 95% of {rate}/s)")
+    return (3 if breached else 0), count

@@ -1,0 +1,78 @@
+"""The Lending API (`/lending/v1`): thin routes that call service.py."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from openbank_kit.caller import CallerDep
+from services.loans import service
+from services.loans.api.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep
+from services.loans.schemas import AcceptRequest, ApplicationRequest, ConsentRequest, RepaymentRequest
+
+router = APIRouter(prefix="/lending/v1", tags=["lending"])
+
+
+@router.get("/products")
+def list_products(caller: CallerDep, issuer: IssuerDep) -> dict:
+    return service.list_products(caller, issuer)
+
+
+@router.post("/loan-application-consents", status_code=201)
+def create_consent(
+    body: ConsentRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep
+) -> dict:
+    return service.create_consent(db, accounts, caller, body.model_dump(mode="json")["Data"], issuer)
+
+
+@router.get("/loan-application-consents/{consent_id}")
+def get_consent(consent_id: str, caller: CallerDep, db: DbDep, issuer: IssuerDep) -> dict:
+    return service.get_consent(db, caller, consent_id, issuer)
+
+
+@router.post("/applications", status_code=201)
+def create_application(
+    body: ApplicationRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep,
+    key: IdempotencyKeyDep = None,
+) -> JSONResponse:  # fmt: skip
+    stored = service.create_application(db, accounts, caller, key, body.model_dump(mode="json"), issuer)
+    return JSONResponse(stored.body, status_code=stored.status_code)
+
+
+@router.get("/applications/{application_id}")
+def get_application(application_id: str, caller: CallerDep, db: DbDep, issuer: IssuerDep) -> dict:
+    return service.get_application(db, caller, application_id, issuer)
+
+
+@router.post("/applications/{application_id}/accept", status_code=201)
+def accept_offer(
+    application_id: str, body: AcceptRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep,
+    issuer: IssuerDep, key: IdempotencyKeyDep = None,
+) -> dict:  # fmt: skip
+    return service.accept_offer(
+        db, accounts, caller, application_id, key, body.model_dump(mode="json"), issuer
+    )
+
+
+@router.get("/decisions/{decision_id}")
+def get_decision(decision_id: str, caller: CallerDep, db: DbDep, issuer: IssuerDep) -> dict:
+    return service.get_decision(db, caller, decision_id, issuer)
+
+
+@router.get("/loans/{loan_id}")
+def get_loan(loan_id: str, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep) -> dict:
+    return service.get_loan(db, accounts, caller, loan_id, issuer)
+
+
+@router.get("/loans/{loan_id}/schedule")
+def get_schedule(loan_id: str, caller: CallerDep, db: DbDep, issuer: IssuerDep) -> dict:
+    return service.get_schedule(db, caller, loan_id, issuer)
+
+
+@router.post("/loans/{loan_id}/repayments", status_code=201)
+def create_repayment(
+    loan_id: str, body: RepaymentRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep,
+    key: IdempotencyKeyDep = None,
+) -> JSONResponse:  # fmt: skip
+    stored = service.repay(db, accounts, caller, loan_id, key, body.model_dump(mode="json"), issuer)
+    return JSONResponse(stored.body, status_code=stored.status_code)

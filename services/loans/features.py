@@ -1,0 +1,107 @@
+"""Gathering a decision's features: the ledger profile from accounts, the bureau file, tax records, our own loans."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from statistics import median
+
+from sqlmodel import Session
+
+from openbank_kit.money import Money
+from services.loans import repository
+from services.loans.domain.decision import Features
+from services.loans.domain.products import PRODUCTS, ProductType
+from services.loans.domain.schedule import add_months
+
+CREDIT_INQUIRY_REASONS = {"LOAN_APPROVAL", "CREDIT_CARD_APPROVAL"}
+INCOME_MONTHS = 6
+TAX_WINDOW_MONTHS = 27  # 24 monthly periods must fall in this window (a filing season of slack)
+
+
+def _fen(amount: dict) -> int:
+    return Money.from_obie(amount).fen
+
+
+def months_between(earlier: date, later: date) -> int:
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    return max(0, months - (1 if later.day < earlier.day else 0))
+
+
+def _age(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def gather(
+    session: Session,
+    tenant_id: str,
+    customer_id: str,
+    product_type: ProductType,
+    profile: dict,
+    now: datetime,
+) -> Features:
+    """Everything the rules read, as one frozen record (stored with the decision for replay)."""
+    today = now.date()
+    months = profile["Months"]
+    recent = months[-INCOME_MONTHS:]
+    salary = [_fen(m["SalaryCredits"]) for m in recent if m["SalaryCreditCount"] > 0]
+    outflows = [_fen(m["Outflows"]) for m in months]
+    birth = date.fromisoformat(profile["BirthDate"]) if profile.get("BirthDate") else None
+
+    subject = repository.bureau_subject(session, tenant_id, customer_id)
+    accounts = repository.bureau_accounts(session, tenant_id, customer_id)
+    inquiries = repository.bureau_inquiries(session, tenant_id, customer_id, today - timedelta(days=180))
+    open_accounts = [a for a in accounts if a.status != "CLOSED"]
+    active_loans = [a for a in open_accounts if a.account_type != "CREDIT_CARD"]
+    first_credit = subject.first_credit_on if subject and subject.first_credit_on else None
+    if first_credit is None and accounts:
+        first_credit = min(a.opened_on for a in accounts)
+    credit_inquiries = [i for i in inquiries if i.reason in CREDIT_INQUIRY_REASONS]
+    id_numbers = [profile["IdNumber"]] + ([subject.id_number] if subject else [])
+
+    business: dict | None = None
+    business_fields: dict = {}
+    if product_type is ProductType.SME_TAX_LOAN:
+        business = next(iter(profile.get("OwnedOrganisations") or []), None)
+        if business is not None:
+            id_numbers.append(business["IdNumber"])
+            tax = repository.tax_profile(session, tenant_id, business["CustomerId"])
+            since = add_months(date(today.year, today.month, 1), -TAX_WINDOW_MONTHS)
+            filings = repository.tax_filings(session, tenant_id, business["CustomerId"], f"{since:%Y-%m}")
+            last_year = filings[-12:]
+            registered = tax.registered_on if tax else date.fromisoformat(business["OnboardedOn"])
+            business_fields = {
+                "business_customer_id": business["CustomerId"],
+                "business_age_months": months_between(registered, today),
+                "tax_credit_grade": tax.tax_credit_grade if tax else None,
+                "tax_filings_24m": len({f.period for f in filings}),
+                "annual_tax_fen": sum(f.vat_fen + f.income_tax_fen for f in last_year),
+                "annual_revenue_fen": sum(f.revenue_fen for f in last_year),
+            }
+    personal_products = [p.product_id for p in PRODUCTS if p.product_type is ProductType.PERSONAL_QUICK_LOAN]
+    return Features(
+        age_years=_age(birth, today) if birth else None,
+        blacklisted=repository.blacklisted(session, tenant_id, id_numbers),
+        applications_1h=repository.applications_since(
+            session, tenant_id, customer_id, now - timedelta(hours=1)
+        ),
+        has_class_i_account=any(a["AccountClass"] == "I" for a in profile["Accounts"]),
+        salary_months_6m=len(salary),
+        monthly_income_fen=int(median(salary)) if salary else 0,
+        average_balance_fen=_fen(profile["AverageMonthEndBalance"]),
+        monthly_outflow_fen=sum(outflows) // len(outflows) if outflows else 0,
+        has_bureau_file=bool(accounts),
+        credit_file_months=months_between(first_credit, today) if first_credit else 0,
+        credit_accounts=len(accounts),
+        active_lenders=len({a.lender_name for a in active_loans}),
+        loans_opened_3m=sum(1 for a in active_loans if a.opened_on >= today - timedelta(days=90)),
+        credit_inquiries_3m=sum(1 for i in credit_inquiries if i.inquired_on >= today - timedelta(days=90)),
+        credit_inquiries_6m=len(credit_inquiries),
+        overdue_count_24m=sum(a.overdue_count_24m for a in accounts),
+        max_overdue_days_24m=max((a.max_overdue_days_24m for a in accounts), default=0),
+        current_overdue_fen=sum(a.current_overdue_fen for a in accounts),
+        bureau_monthly_payment_fen=sum(a.monthly_payment_fen for a in open_accounts),
+        bank_outstanding_principal_fen=repository.outstanding_principal_fen(
+            session, tenant_id, customer_id, personal_products
+        ),
+        **business_fields,
+    )

@@ -1,0 +1,175 @@
+"""Consents, applications and their refusals: bad input changes nothing and names the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.services.loans.conftest import PERSONAS
+
+ZHANG = PERSONAS["zhang.wei"]
+
+
+def test_products_list_both_products_with_limits_terms_methods_and_rates(shared_partner):
+    response = shared_partner.stack.gateway.get("/lending/v1/products", headers=shared_partner.client_headers)
+    assert response.status_code == 200 and response.headers["x-fapi-interaction-id"]
+    products = {p["ProductType"]: p for p in response.json()["Data"]["Product"]}
+    quick = products["PERSONAL_QUICK_LOAN"]
+    assert quick["MinimumAmount"] == {"Amount": "1000.00", "Currency": "CNY"}
+    assert quick["MaximumAmount"] == {"Amount": "200000.00", "Currency": "CNY"}
+    assert quick["TermMonths"] == [3, 6, 12, 24, 36]
+    assert set(quick["RepaymentMethods"]) == {"EQUAL_INSTALMENT", "EQUAL_PRINCIPAL", "INTEREST_ONLY"}
+    assert products["SME_TAX_LOAN"]["MaximumAmount"]["Amount"] == "1000000.00"
+    assert quick["AnnualPercentageRate"] == {"From": "5.50", "To": "15.00"}
+
+
+@pytest.mark.parametrize(
+    ("terms", "path"),
+    [
+        ({"amount": "999.99"}, "Data.Amount.Amount"),
+        ({"amount": "200000.01"}, "Data.Amount.Amount"),
+        ({"amount": "50000.001"}, "Data.Amount.Amount"),
+        ({"term": 7}, "Data.TermMonths"),
+        ({"product_id": "no-such-product"}, "Data.ProductId"),
+        ({"method": "BALLOON"}, "Data.RepaymentMethod"),
+        ({"method": "INTEREST_ONLY", "term": 24}, "Data.TermMonths"),
+        ({"product_id": "sme-tax-loan", "amount": "5000.00"}, "Data.Amount.Amount"),
+    ],
+)
+def test_consent_terms_outside_the_product_are_a_400_naming_the_field(shared_partner, terms, path):
+    response = shared_partner.create_consent(**terms)
+    assert response.status_code == 400, response.text
+    assert response.json()["Errors"][0]["Path"] == path
+
+
+def test_purpose_is_required_and_amounts_must_be_strings(shared_partner):
+    body = {"Data": {"ProductId": "quick-loan", "Amount": {"Amount": "50000.00", "Currency": "CNY"},
+                     "TermMonths": 12, "RepaymentMethod": "EQUAL_INSTALMENT"}, "Risk": {}}  # fmt: skip
+    response = shared_partner.stack.gateway.post(
+        "/lending/v1/loan-application-consents", json=body, headers=shared_partner.client_headers
+    )
+    assert response.status_code == 400 and response.json()["Errors"][0]["Path"] == "Data.Purpose"
+    body["Data"] |= {"Purpose": "x", "Amount": {"Amount": 50000.0, "Currency": "CNY"}}
+    response = shared_partner.stack.gateway.post(
+        "/lending/v1/loan-application-consents", json=body, headers=shared_partner.client_headers
+    )
+    assert response.status_code == 400 and response.json()["Errors"][0]["Path"] == "Data.Amount.Amount"
+
+
+def test_consent_lifecycle_awau_auth_cond_and_the_internal_contract(shared_partner):
+    stack = shared_partner.stack
+    created = shared_partner.create_consent(PartnerScenario="travel")
+    assert created.status_code == 201, created.text
+    consent_id = created.json()["Data"]["ConsentId"]
+    assert created.json()["Data"]["Status"] == "AWAU" and created.json()["Data"]["Purpose"]
+    internal = (
+        stack.services["loans"]
+        .get(
+            f"/internal/v1/tenants/{shared_partner.tenant_id}/consents/{consent_id}",
+            headers=stack.internal_headers,
+        )
+        .json()["Data"]
+    )
+    assert internal["Kind"] == "loan-application" and internal["AccountSelection"] == "one"
+    assert (
+        internal["ClientId"] == shared_partner.client_id
+        and internal["Details"]["PartnerScenario"] == "travel"
+    )
+    # another client cannot decide it; an account that is not the customer's is refused
+    other = shared_partner.stack.services["loans"].post(
+        f"/internal/v1/tenants/{shared_partner.tenant_id}/consents/{consent_id}/authorisation",
+        json={"ClientId": "someone-else", "CustomerId": ZHANG, "Decision": "approve"},
+        headers=stack.internal_headers,
+    )
+    assert other.status_code == 403
+    assert shared_partner.authorise(consent_id, ZHANG, account_ids=["ACC9999999"]).status_code == 400
+    authorised = shared_partner.authorise(consent_id, ZHANG)
+    assert authorised.status_code == 200 and authorised.json()["Data"]["Status"] == "AUTH"
+    assert (
+        authorised.json()["Data"]["CustomerId"] == ZHANG and len(authorised.json()["Data"]["AccountIds"]) == 1
+    )
+    assert shared_partner.authorise(consent_id, ZHANG).status_code == 409  # decided once only
+    applied = shared_partner.apply(ZHANG, consent_id, key="lifecycle-1")
+    assert applied.status_code == 201
+    seen = stack.gateway.get(
+        f"/lending/v1/loan-application-consents/{consent_id}", headers=shared_partner.client_headers
+    )
+    assert seen.json()["Data"]["Status"] == "COND"
+    again = shared_partner.apply(ZHANG, consent_id, key="lifecycle-2")
+    assert again.status_code == 403  # consumed: one application per consent
+    missing = stack.services["loans"].get(
+        f"/internal/v1/tenants/{shared_partner.tenant_id}/consents/lac_nope", headers=stack.internal_headers
+    )
+    assert missing.status_code == 404
+
+
+def test_denied_consent_is_rjct_and_cannot_be_used(shared_partner):
+    consent_id = shared_partner.create_consent().json()["Data"]["ConsentId"]
+    denied = shared_partner.authorise(consent_id, ZHANG, decision="deny")
+    assert denied.json()["Data"]["Status"] == "RJCT"
+    assert shared_partner.apply(ZHANG, consent_id).status_code == 403
+
+
+def test_application_needs_an_authorised_consent_of_this_customer(shared_partner, stack):
+    consent_id = shared_partner.create_consent().json()["Data"]["ConsentId"]
+    assert shared_partner.apply(ZHANG, consent_id, key="awau-1").status_code == 403  # still AWAU
+    shared_partner.authorise(consent_id, ZHANG)
+    # li.na's token naming zhang.wei's consent
+    assert shared_partner.apply(PERSONAS["li.na"], consent_id, key="other-1").status_code == 403
+    # a token issued for another consent, naming this one in the body
+    other = shared_partner.create_consent().json()["Data"]["ConsentId"]
+    response = stack.gateway.post(
+        "/lending/v1/applications",
+        json={"Data": {"ConsentId": consent_id}, "Risk": {}},
+        headers=shared_partner.customer_headers(ZHANG, other, "wrong-intent"),
+    )
+    assert response.status_code == 403
+    # the client-credentials token cannot apply
+    response = stack.gateway.post(
+        "/lending/v1/applications",
+        json={"Data": {"ConsentId": consent_id}, "Risk": {}},
+        headers={**shared_partner.client_headers, "x-idempotency-key": "cc-1"},
+    )
+    assert response.status_code == 403
+    # the consent is still usable after all those refusals
+    assert shared_partner.apply(ZHANG, consent_id, key="ok-1").status_code == 201
+
+
+def test_application_idempotency_same_key_same_body_returns_the_original(shared_partner, stack):
+    consent_id = shared_partner.create_consent().json()["Data"]["ConsentId"]
+    shared_partner.authorise(consent_id, ZHANG)
+    missing_key = stack.gateway.post(
+        "/lending/v1/applications",
+        json={"Data": {"ConsentId": consent_id}, "Risk": {}},
+        headers=shared_partner.customer_headers(ZHANG, consent_id),
+    )
+    assert missing_key.status_code == 400 and missing_key.json()["Errors"][0]["Path"] == "x-idempotency-key"
+    first = shared_partner.apply(ZHANG, consent_id, key="idem-1")
+    second = shared_partner.apply(ZHANG, consent_id, key="idem-1")
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    different = stack.gateway.post(
+        "/lending/v1/applications",
+        json={"Data": {"ConsentId": consent_id}, "Risk": {"x": 1}},
+        headers=shared_partner.customer_headers(ZHANG, consent_id, "idem-1"),
+    )
+    assert different.status_code == 400
+
+
+def test_the_decision_shows_inputs_rule_hits_and_score_to_its_client_only(shared_partner, stack, new_tenant):
+    _, _, response = shared_partner.journey("wang.fang")
+    decision_id = response.json()["Data"]["Decision"]["DecisionId"]
+    detail = stack.gateway.get(f"/lending/v1/decisions/{decision_id}", headers=shared_partner.client_headers)
+    assert detail.status_code == 200
+    data = detail.json()["Data"]
+    assert data["Inputs"]["Features"]["active_lenders"] == 7
+    assert {hit["ReasonCode"] for hit in data["RuleHits"]} == {"MULTI_LENDING", "DEBT_TO_INCOME"}
+    application_id = response.json()["Data"]["ApplicationId"]
+    shown = stack.gateway.get(
+        f"/lending/v1/applications/{application_id}", headers=shared_partner.client_headers
+    )
+    assert shown.json()["Data"]["Decision"]["DecisionId"] == decision_id
+    from tests.services.loans.conftest import make_partner
+
+    stranger = make_partner(stack, *new_tenant("lendx"))
+    refused = stack.gateway.get(f"/lending/v1/decisions/{decision_id}", headers=stranger.client_headers)
+    assert refused.status_code == 403
