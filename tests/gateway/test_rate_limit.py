@@ -63,9 +63,9 @@ def test_an_app_over_its_limit_gets_429_with_retry_after(stack, tenant):
     assert statuses[2].json()["Errors"][0]["ErrorCode"]
 
 
-def test_default_limit_is_300_per_second_and_cannot_be_raised(stack, registered_partner, tenant):
-    assert registered_partner.registration["openbank_rate_limit_per_second"] == DEFAULT_RATE_PER_S == 300
-    too_high = Partner().fapi2_metadata(openbank_rate_limit_per_second=301)
+def test_default_limit_is_1000_per_second_and_cannot_be_raised(stack, registered_partner, tenant):
+    assert registered_partner.registration["openbank_rate_limit_per_second"] == DEFAULT_RATE_PER_S == 1000
+    too_high = Partner().fapi2_metadata(openbank_rate_limit_per_second=1001)
     response = stack.gateway.post(
         "/oauth2/register", json=too_high, headers={"Authorization": f"Bearer {tenant[1]}"}
     )
