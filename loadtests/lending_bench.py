@@ -35,7 +35,9 @@ from openbank_kit.settings import load_settings
 
 SLO_P99_MS = 50.0
 WARMUP_DECISIONS = 200
-PARTNER_APPS = 4  # the load comes from several partners, as it would (and stays under the per-client rate limit)
+PARTNER_APPS = (
+    4  # the load comes from several partners, as it would (and stays under the per-client rate limit)
+)
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # Per worker process (overflow doubles it): 3 services × 2 workers × 8 stays well under PostgreSQL's 100 connections,
 # which the server shares with whatever else runs on it.

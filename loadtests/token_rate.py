@@ -8,6 +8,7 @@ not the load generator's signing speed. The load generator shares the machine's 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from loadtests.gateway_latency import cpu_seconds
 from loadtests.partner import Partner
 from loadtests.processes import free_port, wait_ready  # the same partner-side code the tests use
 from openbank_cli.stack import LocalStack
@@ -78,7 +80,7 @@ def _run_ours(requests_total: int, concurrency: int, emit, workers: int, redis_u
                 for _ in range(requests_total)
             ]
             label = f"openbank gateway, {workers} process{'es' if workers > 1 else ''}"
-            return _fire(token_url, prepared, concurrency, emit, label)
+            return _fire(token_url, prepared, concurrency, emit, label, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -117,13 +119,26 @@ def _run_peer(requests_total: int, concurrency: int, emit) -> dict | None:
             (partner.client_credentials_form(aud=issuer), partner.dpop("POST", token_url))
             for _ in range(requests_total)
         ]
-        return _fire(token_url, prepared, concurrency, emit, "node-oidc-provider 9.13.3, 1 process")
+        return _fire(
+            token_url, prepared, concurrency, emit, "node-oidc-provider 9.13.3, 1 process", server.pid
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-def _fire(token_url: str, prepared: list, concurrency: int, emit, label: str) -> dict:
+def _process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a server process and its worker children (uvicorn --workers forks them)."""
+    pids, total = [pid], 0.0
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        pids += [int(child) for child in task.read_text().split()]
+    for each in pids:
+        with contextlib.suppress(FileNotFoundError):  # a worker that exited meanwhile
+            total += cpu_seconds(each)
+    return total
+
+
+def _fire(token_url: str, prepared: list, concurrency: int, emit, label: str, server_pid: int) -> dict:
     latencies_ms: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -141,12 +156,14 @@ def _fire(token_url: str, prepared: list, concurrency: int, emit, label: str) ->
                         failures[0] += 1
 
     threads = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks]
+    cpu_before = _process_tree_cpu_s(server_pid)
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall_s = time.perf_counter() - started
+    server_cpu_ms = (_process_tree_cpu_s(server_pid) - cpu_before) / len(prepared) * 1000
     latencies_ms.sort()
     result = {
         "requests": len(prepared),
@@ -154,10 +171,12 @@ def _fire(token_url: str, prepared: list, concurrency: int, emit, label: str) ->
         "tokens_per_s": (len(prepared) - failures[0]) / wall_s,
         "latency_ms_p50": statistics.median(latencies_ms),
         "latency_ms_p99": latencies_ms[int(len(latencies_ms) * 0.99) - 1],
+        "server_cpu_ms_per_token": server_cpu_ms,
     }
     emit(
         f"{label} — client_credentials, private_key_jwt ES256, DPoP: {result['tokens_per_s']:.0f} tokens/s "
         f"over {result['requests']} requests, {concurrency} concurrent; "
-        f"p50 {result['latency_ms_p50']:.1f} ms, p99 {result['latency_ms_p99']:.1f} ms; failures {result['failures']}"
+        f"p50 {result['latency_ms_p50']:.1f} ms, p99 {result['latency_ms_p99']:.1f} ms; failures {result['failures']}; "
+        f"server CPU {server_cpu_ms:.2f} ms per token"
     )
     return result
