@@ -232,7 +232,26 @@ def _prepare(stack: LocalStack, settings, issuer: str, initial_token: str, neede
             decisions.append({"ConsentId": consent_id, "Token": token, "Key": f"bench-{n}"})
         session.add_all(consents)
         session.commit()
-    return {"Decisions": decisions, "NoOp": {"Token": noop_token, "ClientId": noop_client}}
+    return {"Decisions": decisions, "NoOp": {"Token": noop_token, "ClientId": noop_client},
+            "Journey": _journey_app(stack, issuer, initial_token, set(first_account))}  # fmt: skip
+
+
+def _journey_app(stack: LocalStack, issuer: str, initial_token: str, eligible: set[str]) -> dict:
+    """Scenario (a)'s partner: a sandbox-basic app with the code grant, and who can log in to approve."""
+    from gateway.models import SandboxUser
+
+    redirect_uri = "https://shop.example/bank/callback"
+    app = httpx.post(
+        f"{issuer}/sandbox/v1/apps",
+        json={"client_name": "journey bench", "token_endpoint_auth_method": "client_secret_basic",
+              "redirect_uris": [redirect_uri], "openbank_rate_limit_per_second": 1000},
+        headers={"Authorization": f"Bearer {initial_token}"},
+    ).json()  # fmt: skip
+    with stack.databases["gateway"].read_session() as session:
+        users = session.scalars(select(SandboxUser).where(SandboxUser.tenant_id == "bench")).all()
+    usernames = sorted(user.username for user in users if user.customer_id in eligible)
+    return {"App": {"ClientId": app["client_id"], "ClientSecret": app["client_secret"], "RedirectUri": redirect_uri},
+            "InitialToken": initial_token, "Usernames": usernames}  # fmt: skip
 
 
 def _warm_up(issuer: str, items: list[dict]) -> None:
@@ -247,15 +266,20 @@ def _warm_up(issuer: str, items: list[dict]) -> None:
                 raise RuntimeError(f"warm-up decision failed: {response.status_code} {response.text[:300]}")
 
 
+JOURNEY_USERS = 2  # scenario (a), one journey per second each, beside the decision load
+
+
 def _run_locust(
     issuer: str, work_path: Path, rate: int, duration_s: int, users: int, out: Path, emit
 ) -> tuple[int, int]:
     prefix = out / "lending"
     env = {**os.environ, "LENDING_BENCH_WORK": str(work_path), "LENDING_BENCH_DECISION_USERS": str(users),
-           "LENDING_BENCH_PER_USER_RATE": str(rate / users), "LENDING_BENCH_NOOP_USERS": "2"}  # fmt: skip
+           "LENDING_BENCH_PER_USER_RATE": str(rate / users), "LENDING_BENCH_NOOP_USERS": "2",
+           "LENDING_BENCH_JOURNEY_USERS": str(JOURNEY_USERS)}  # fmt: skip
+    total_users = users + 2 + JOURNEY_USERS
     command = [
         sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("lending_locust.py")), "--headless",
-        "--host", issuer, "-u", str(users + 2), "-r", str(users + 2), "--run-time", f"{duration_s}s",
+        "--host", issuer, "-u", str(total_users), "-r", str(total_users), "--run-time", f"{duration_s}s",
         "--csv", str(prefix), "--html", f"{prefix}.html", "--only-summary", "--loglevel", "WARNING",
         "--stop-timeout", "5",
     ]  # fmt: skip
@@ -281,7 +305,20 @@ def _summarise(prefix: Path, rate: int, emit) -> tuple[int, int]:
         f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms; no-op GET p50 {noop_p50:.0f} ms "
         f"(decision p50 = {p50 / noop_p50 if noop_p50 else float('nan'):.1f}x)"
     )
-    breached = failures > 0 or p99 > SLO_P99_MS or achieved < 0.95 * rate
+    journeys = {name: row for name, row in rows.items() if name.startswith("journey: whole")}
+    journey_failures = sum(int(row["Failure Count"]) for row in journeys.values())
+    step_failures = sum(
+        int(row["Failure Count"]) for name, row in rows.items() if name.startswith("journey: ")
+    )
+    if journeys:
+        emit("partner journey (consent → headless authorisation → code → decision → accept): " + "; ".join(
+            f"{name.removeprefix('journey: whole ').strip('()') or 'failed'} {row['Request Count']} "
+            f"p50 {float(row['50%']):.0f} ms p99 {float(row['99%']):.0f} ms" for name, row in sorted(journeys.items())
+        ) + f"; {step_failures} failed steps")  # fmt: skip
+    else:
+        emit("partner journey: none completed")
+    breached = failures > 0 or journey_failures > 0 or step_failures > 0 or not journeys
+    breached = breached or p99 > SLO_P99_MS or achieved < 0.95 * rate
     if breached:
         emit(f"SLO not met (0 errors, p99 <= {SLO_P99_MS:.0f} ms, >= 95% of {rate}/s)")
     return (3 if breached else 0), count

@@ -1,5 +1,5 @@
-"""Locust scenario: the decision call alone (`POST /lending/v1/applications`) through the gateway, plus an
-authenticated no-op GET on the same gateway for comparison.
+"""Locust scenarios: (b) the decision call alone (`POST /lending/v1/applications`) through the gateway, with an
+authenticated no-op GET on the same gateway for comparison; (a) the whole partner journey (JourneyUser).
 
 Run by `openbank bench lending`, which prepares the work list: one authorised consent and its customer's token
 per decision, spread over every generated customer with an eligible account (LENDING_BENCH_WORK, a JSON file).
@@ -7,9 +7,15 @@ per decision, spread over every generated customer with an eligible account (LEN
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
+import random
+import secrets
 import threading
+import time
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from locust import HttpUser, constant_throughput, events, task
 
@@ -17,6 +23,7 @@ _WORK: list[dict] = []
 _CURSOR = {"next": 0}
 _LOCK = threading.Lock()
 _NOOP: dict = {}
+_JOURNEY: dict = {}
 
 
 @events.init.add_listener
@@ -25,6 +32,7 @@ def _load_work(environment, **_kwargs) -> None:
         prepared = json.load(handle)
     _WORK.extend(prepared["Decisions"])
     _NOOP.update(prepared["NoOp"])
+    _JOURNEY.update(prepared.get("Journey", {}))
 
 
 def _next_item() -> dict | None:
@@ -74,3 +82,85 @@ class NoOpUser(HttpUser):
             headers={"Authorization": f"Bearer {_NOOP['Token']}"},
             name="GET /sandbox/v1/whoami/loans (no-op)",
         )
+
+
+class JourneyUser(HttpUser):
+    """Scenario (a): the whole partner journey per iteration, nothing prepared but the app and the personas' names:
+    client-credentials token → lending consent → headless authorisation (sandbox-basic: the request in the query,
+    PKCE S256) → code exchange → application (the decision) → accept when approved."""
+
+    weight = int(os.environ.get("LENDING_BENCH_JOURNEY_USERS", "0"))
+    wait_time = constant_throughput(float(os.environ.get("LENDING_BENCH_JOURNEY_RATE", "1")))
+
+    def on_start(self) -> None:
+        self.app = _JOURNEY["App"]
+        self.auth = (self.app["ClientId"], self.app["ClientSecret"])
+        self.app_token, self.app_token_at = None, 0.0
+
+    def _app_token(self) -> str:
+        if self.app_token is None or time.monotonic() - self.app_token_at > 500:  # tokens live 600 s
+            response = self.client.post("/oauth2/token", data={"grant_type": "client_credentials", "scope": "lending"},
+                                        auth=self.auth, name="journey: client-credentials token")  # fmt: skip
+            self.app_token, self.app_token_at = response.json()["access_token"], time.monotonic()
+        return self.app_token
+
+    @task
+    def journey(self) -> None:
+        started = time.perf_counter()
+        try:
+            outcome = self._journey()
+        except Exception as exc:  # any step's failure is the journey's failure
+            self.environment.events.request.fire(request_type="JOURNEY", name="journey: whole", context={},
+                                                 response_time=(time.perf_counter() - started) * 1000,
+                                                 response_length=0, exception=exc)  # fmt: skip
+            return
+        self.environment.events.request.fire(request_type="JOURNEY", name=f"journey: whole ({outcome})", context={},
+                                             response_time=(time.perf_counter() - started) * 1000,
+                                             response_length=0, exception=None)  # fmt: skip
+
+    def _journey(self) -> str:
+        username = random.choice(_JOURNEY["Usernames"])
+        consent = self.client.post(
+            "/lending/v1/loan-application-consents",
+            json={"Data": {"ProductId": "quick-loan", "Amount": {"Amount": "20000.00", "Currency": "CNY"},
+                           "TermMonths": 12, "RepaymentMethod": "EQUAL_INSTALMENT", "Purpose": "家电分期"}, "Risk": {}},
+            headers={"Authorization": f"Bearer {self._app_token()}"}, name="journey: consent",
+        )  # fmt: skip
+        consent.raise_for_status()
+        consent_id = consent.json()["Data"]["ConsentId"]
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        query = {"client_id": self.app["ClientId"], "response_type": "code", "redirect_uri": self.app["RedirectUri"],
+                 "scope": "openid lending", "openbanking_intent_id": consent_id, "state": secrets.token_hex(8),
+                 "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
+        approved = self.client.post(
+            "/sandbox/v1/authorize",
+            json={"AuthorizationUrl": f"{self.host}/oauth2/authorize?{urlencode(query)}", "Username": username,
+                  "Password": "sandbox", "Otp": "123456", "Decision": "approve"},
+            headers={"Authorization": f"Bearer {_JOURNEY['InitialToken']}"}, name="journey: headless authorisation",
+        )  # fmt: skip
+        approved.raise_for_status()
+        code = parse_qs(urlsplit(approved.json()["RedirectTo"]).query)["code"][0]
+        tokens = self.client.post(
+            "/oauth2/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": self.app["RedirectUri"],
+                  "code_verifier": verifier},
+            auth=self.auth, name="journey: code exchange",
+        )  # fmt: skip
+        tokens.raise_for_status()
+        customer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        application = self.client.post(
+            "/lending/v1/applications", json={"Data": {"ConsentId": consent_id}, "Risk": {}},
+            headers={**customer, "x-idempotency-key": f"j-{consent_id}"}, name="journey: application",
+        )  # fmt: skip
+        application.raise_for_status()
+        data = application.json()["Data"]
+        if data["Decision"]["Outcome"] != "APPROVED":
+            return data["Decision"]["Outcome"].lower()
+        accepted = self.client.post(
+            f"/lending/v1/applications/{data['ApplicationId']}/accept",
+            json={"Data": {"OfferId": data["Offer"]["OfferId"]}, "Risk": {}},
+            headers={**customer, "x-idempotency-key": f"a-{consent_id}"}, name="journey: accept",
+        )  # fmt: skip
+        accepted.raise_for_status()
+        return "accepted"
