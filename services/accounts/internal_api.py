@@ -28,10 +28,10 @@ def post_ledger_transaction(
     request: Request,
     _caller: InternalCaller,
     x_idempotency_key: Annotated[str | None, Header()] = None,
-    x_openbank_caller: Annotated[str, Header(max_length=64)] = "internal",
+    x_openbank_service: Annotated[str, Header(max_length=64)] = "internal",
 ) -> JSONResponse:
     stored = service.post_transaction(
-        request.app.state.db, tenant_id, x_openbank_caller, x_idempotency_key, body
+        request.app.state.db, tenant_id, x_openbank_service, x_idempotency_key, body
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 
@@ -56,9 +56,9 @@ def place_hold(
     request: Request,
     _caller: InternalCaller,
     x_idempotency_key: Annotated[str | None, Header()] = None,
-    x_openbank_caller: Annotated[str, Header(max_length=64)] = "internal",
+    x_openbank_service: Annotated[str, Header(max_length=64)] = "internal",
 ) -> JSONResponse:
-    stored = service.place_hold(request.app.state.db, tenant_id, x_openbank_caller, x_idempotency_key, body)
+    stored = service.place_hold(request.app.state.db, tenant_id, x_openbank_service, x_idempotency_key, body)
     return JSONResponse(stored.body, status_code=stored.status_code)
 
 
@@ -75,10 +75,10 @@ def capture_hold(
     request: Request,
     _caller: InternalCaller,
     x_idempotency_key: Annotated[str | None, Header()] = None,
-    x_openbank_caller: Annotated[str, Header(max_length=64)] = "internal",
+    x_openbank_service: Annotated[str, Header(max_length=64)] = "internal",
 ) -> JSONResponse:
     stored = service.capture_hold(
-        request.app.state.db, tenant_id, x_openbank_caller, x_idempotency_key, hold_id, body
+        request.app.state.db, tenant_id, x_openbank_service, x_idempotency_key, hold_id, body
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 

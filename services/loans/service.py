@@ -603,7 +603,7 @@ def _post_to_ledger(accounts: ServiceClient, tenant_id: str, key: str, posting: 
                 f"/internal/v1/tenants/{tenant_id}/ledger/transactions",
                 json=posting,
                 idempotency_key=key,
-                headers={"x-openbank-caller": LEDGER_CALLER},
+                headers={"x-openbank-service": LEDGER_CALLER},  # scopes the ledger idempotency keys
             )
         except ServiceCallError:
             raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
