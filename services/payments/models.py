@@ -1,13 +1,16 @@
-"""Payments' tables: the biller directory and bills. Every row carries its tenant."""
+"""Payments' tables: the biller directory and bills (world), domestic payment consents, payments and the
+outflow counters behind the account class limits (runtime). Every row carries its tenant."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from openbank_kit.clock import TenantClock
+from openbank_kit.db import UtcDateTime
 from openbank_kit.idempotency import IdempotencyRecord
 from openbank_kit.tenancy import TenantTables, WorldTemplate
 
@@ -41,11 +44,85 @@ class Bill(SQLModel, table=True):
     status: str = Field(max_length=16)  # OUTSTANDING | PAID
 
 
-TENANT_TABLES = TenantTables(service="payments", world_tables=[Biller.__table__, Bill.__table__])
+def _fen() -> Column:
+    return Column(BigInteger, nullable=False)
+
+
+class DomesticPaymentConsent(SQLModel, table=True):
+    """A PISP domestic payment consent: the partner's Initiation and Risk, then the customer's decision."""
+
+    __tablename__ = "domestic_payment_consent"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    consent_id: str = Field(primary_key=True, max_length=40)
+    client_id: str = Field(max_length=128)
+    status: str = Field(max_length=4)  # AWAU | AUTH | RJCT | COND | EXPD
+    initiation: Any = Field(sa_column=Column(JSON, nullable=False))  # as the partner sent it (None dropped)
+    risk: Any = Field(sa_column=Column(JSON, nullable=False))
+    amount_fen: int = Field(sa_column=_fen())
+    creditor_identification: str = Field(max_length=34)
+    creditor_account_id: str | None = Field(default=None, max_length=40)  # set when the creditor banks here
+    creditor_name: str = Field(max_length=350)
+    debtor_identification: str | None = Field(
+        default=None, max_length=34
+    )  # named in the Initiation, or chosen
+    customer_id: str | None = Field(default=None, max_length=40)
+    debtor_account_id: str | None = Field(default=None, max_length=40)  # chosen at authorisation
+    debtor_account_class: str | None = Field(default=None, max_length=10)
+    debtor_name: str | None = Field(default=None, max_length=350)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    status_updated_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class DomesticPayment(SQLModel, table=True):
+    """A payment order; one per consent (the unique constraint is the last word on "used twice")."""
+
+    __tablename__ = "domestic_payment"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "consent_id", name="uq_domestic_payment_consent"),
+        Index("ix_domestic_payment_status", "tenant_id", "status"),
+    )
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    payment_id: str = Field(primary_key=True, max_length=40)
+    consent_id: str = Field(max_length=40)
+    client_id: str = Field(max_length=128)
+    customer_id: str = Field(max_length=40)
+    status: str = Field(max_length=4)  # RCVD | ACCC | ACSP | ACSC | RJCT
+    status_reason_code: str | None = Field(default=None, max_length=4)
+    status_reason: str | None = Field(default=None, max_length=500)
+    amount_fen: int = Field(sa_column=_fen())
+    debtor_account_id: str = Field(max_length=40)
+    credit_account_id: str = Field(
+        max_length=40
+    )  # the creditor's account here, or the outbound clearing account
+    outflow_day: date  # the Asia/Shanghai day its amount is counted against the account class limits
+    ledger_transaction_id: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    status_updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class AccountOutflowDay(SQLModel, table=True):
+    """PISP outflows of one account on one day, counted before posting; the row lock serialises the check."""
+
+    __tablename__ = "account_outflow_day"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(primary_key=True, max_length=40)
+    day: date = Field(primary_key=True)
+    outflow_fen: int = Field(sa_column=_fen())
+
+
+_RUNTIME = [AccountOutflowDay.__table__, DomesticPayment.__table__, DomesticPaymentConsent.__table__]
+TENANT_TABLES = TenantTables(
+    service="payments", world_tables=[Biller.__table__, Bill.__table__], runtime_tables=_RUNTIME
+)
 
 ALL_TABLES = [
     Biller.__table__,
     Bill.__table__,
+    *_RUNTIME,
     TenantClock.__table__,
     IdempotencyRecord.__table__,
     WorldTemplate.__table__,

@@ -1,3 +1,7 @@
-"""Public routes (OBIE Payment Initiation, Funds Confirmation, Events, bill payment) land here with the Payments issue."""
+"""Public routes (OBIE Payment Initiation: domestic payments) and the internal consent contract the gateway's
+consent pages call. Funds confirmation, events and bill payment are not served yet (404)."""
 
-ROUTERS: list = []
+from services.payments.api.domestic_payments import router as domestic_payments_router
+from services.payments.internal_api import router as internal_router
+
+ROUTERS: list = [domestic_payments_router, internal_router]

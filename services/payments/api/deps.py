@@ -1,0 +1,28 @@
+"""Annotated dependencies of the payments routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from openbank_kit.db import Database
+from openbank_kit.http_client import ServiceClient
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def _accounts(request: Request) -> ServiceClient:
+    return request.app.state.accounts_client
+
+
+def _issuer(request: Request) -> str:
+    return request.app.state.settings.issuer
+
+
+DbDep = Annotated[Database, Depends(_db)]
+AccountsDep = Annotated[ServiceClient, Depends(_accounts)]
+IssuerDep = Annotated[str, Depends(_issuer)]
+IdempotencyKeyDep = Annotated[str | None, Header(alias="x-idempotency-key")]

@@ -1,0 +1,63 @@
+"""Chinese personal account class limits on outflows (个人银行账户分类管理), pure: no I/O. Amounts in fen.
+
+Figures from PBOC 银发〔2018〕16号 (see research/china_domain.md); a bank sets its own here, in one place.
+A PISP payment is a payment to a third party, so every one counts as an outflow to a non-bound account.
+Class Ⅰ and business accounts have no class limit (only the bank's channel limits, not modelled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ClassLimits:
+    per_transaction_fen: int
+    daily_outflow_fen: int
+    annual_outflow_fen: int
+
+
+CLASS_LIMITS: dict[str, ClassLimits] = {
+    "II": ClassLimits(
+        per_transaction_fen=1_000_000, daily_outflow_fen=1_000_000, annual_outflow_fen=20_000_000
+    ),
+    "III": ClassLimits(per_transaction_fen=200_000, daily_outflow_fen=200_000, annual_outflow_fen=5_000_000),
+}
+
+
+@dataclass(frozen=True)
+class LimitBreach:
+    code: str  # e.g. CLASS_III_DAILY_OUTFLOW_LIMIT: names the limit
+    description: str
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def check_outflow(
+    account_class: str, amount_fen: int, used_today_fen: int, used_this_year_fen: int
+) -> LimitBreach | None:
+    """The first class limit this payment would break, or None. `used_*` are the outflows already counted."""
+    assert amount_fen > 0 and used_today_fen >= 0 and used_this_year_fen >= used_today_fen
+    limits = CLASS_LIMITS.get(account_class)
+    if limits is None:
+        return None
+    name = f"CLASS_{account_class}"
+    if amount_fen > limits.per_transaction_fen:
+        return LimitBreach(
+            f"{name}_TRANSACTION_LIMIT",
+            f"a Class {account_class} account pays at most {_yuan(limits.per_transaction_fen)} CNY at a time",
+        )
+    if used_today_fen + amount_fen > limits.daily_outflow_fen:
+        return LimitBreach(
+            f"{name}_DAILY_OUTFLOW_LIMIT",
+            f"a Class {account_class} account pays out at most {_yuan(limits.daily_outflow_fen)} CNY a day; "
+            f"{_yuan(used_today_fen)} CNY already today",
+        )
+    if used_this_year_fen + amount_fen > limits.annual_outflow_fen:
+        return LimitBreach(
+            f"{name}_ANNUAL_OUTFLOW_LIMIT",
+            f"a Class {account_class} account pays out at most {_yuan(limits.annual_outflow_fen)} CNY a year",
+        )
+    return None

@@ -1,0 +1,553 @@
+"""PISP use cases: domestic payment consents, the internal consent contract, domestic payments.
+
+A payment is made in two steps so that nothing is lost or doubled under retries and crashes:
+1. one unit of work records the payment `RCVD`, consumes the consent (`COND`) and counts the amount against the
+   debtor account's class limits, together with the idempotency record; it commits before anything moves;
+2. the transfer is posted to the ledger (accounts) with the key `pay-<payment id>`, then the payment becomes
+   `ACCC` (creditor at this bank), `ACSP` (in clearing to another bank) or `RJCT` (the ledger refused: nothing
+   moved, the limit usage is given back). A crash between the two leaves a `RCVD` payment that any later read,
+   retry or clock move finishes with the same ledger key, so the money moves exactly once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session
+
+from openbank_kit.caller import Caller
+from openbank_kit.clock import tenant_now
+from openbank_kit.db import Database
+from openbank_kit.errors import Conflict, FieldInvalid, Forbidden, NotFound
+from openbank_kit.http_client import ServiceClient
+from openbank_kit.idempotency import IdempotencyStore, StoredResponse, validate_idempotency_key
+from openbank_kit.ids import new_id
+from openbank_kit.money import Money
+from services.payments import ledger, repository
+from services.payments.domain.errors import ConsentNotUsable, PaymentMismatch, UnsupportedScheme
+from services.payments.domain.limits import check_outflow
+from services.payments.domain.states import CONSENT_TRANSITIONS, PAYMENT_TRANSITIONS, transition
+from services.payments.models import DomesticPayment, DomesticPaymentConsent
+from services.payments.schemas import CNAPS_SCHEME
+
+PISP = "/open-banking/v4.0/pisp"
+CREATE_CONSENT = "POST /open-banking/v4.0/pisp/domestic-payment-consents"
+CREATE_PAYMENT = "POST /open-banking/v4.0/pisp/domestic-payments"
+CONSENT_LIFETIME = timedelta(hours=24)  # unused consents (AWAU or AUTH) expire a day after creation
+# Another bank's payment is in clearing (ACSP) until this much tenant-clock time has passed, or the clock moves.
+CLEARING_DELAY = timedelta(seconds=5)
+OUTBOUND_CLEARING_ACCOUNT_ID = "INT-CLEARING-CNAPS"
+ACCOUNT_NUMBER = re.compile(r"^\d{19}$")
+# This bank's numbers start with its BIN (sandbox_data/identifiers.py BANK_BIN); any other 19-digit number is an
+# account at another bank, reached through CNAPS.
+BANK_BIN = "621999"
+MAX_PAYMENTS_PER_SWEEP = 1000  # bound per clock move or recovery pass
+# ISO 20022 ExternalStatusReason1Code values used in StatusReason.
+REASON_INSUFFICIENT_FUNDS = "AM04"
+REASON_LIMIT = "AM14"  # AmountExceedsAgreedLimit: the account class limits
+REASON_NOT_ALLOWED = "AG01"  # the ledger refused for another rule (e.g. the creditor's Class III balance cap)
+REASON_EXPIRED = "EXPD"
+
+
+# --- wire helpers ------------------------------------------------------------------------------------------
+def _envelope(data: dict, self_path: str, issuer: str) -> dict:
+    return {"Data": data, "Links": {"Self": issuer + self_path}, "Meta": {}}
+
+
+def _check_scope(caller: Caller) -> None:
+    if "payments" not in caller.scope:
+        raise Forbidden(message="the token does not carry the payments scope")
+
+
+def _iso(moment: datetime, now: datetime) -> str:
+    return moment.astimezone(now.tzinfo).isoformat()
+
+
+def _without_none(value):
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+# --- consents ----------------------------------------------------------------------------------------------
+def consent_status(consent: DomesticPaymentConsent, now: datetime) -> str:
+    """The status as of now: an AWAU or AUTH consent past its expiry reads as EXPD."""
+    if consent.status in ("AWAU", "AUTH") and now >= consent.expires_at:
+        return "EXPD"
+    return consent.status
+
+
+def _consent_body(consent: DomesticPaymentConsent, now: datetime, issuer: str) -> dict:
+    status = consent_status(consent, now)
+    data: dict = {
+        "ConsentId": consent.consent_id,
+        "CreationDateTime": _iso(consent.created_at, now),
+        # The OBIE PISP consent has no EXPD: an expired consent is RJCT with the reason EXPD.
+        "Status": "RJCT" if status == "EXPD" else status,
+        "StatusUpdateDateTime": _iso(
+            consent.expires_at if status == "EXPD" else consent.status_updated_at, now
+        ),
+        "CutOffDateTime": _iso(consent.expires_at, now),
+        "Initiation": consent.initiation,
+    }
+    if status == "EXPD":
+        data["StatusReason"] = [
+            {
+                "StatusReasonCode": REASON_EXPIRED,
+                "StatusReasonDescription": "the consent expired (tenant clock) before it was used",
+            }
+        ]
+    if consent.debtor_account_id and consent.debtor_identification:
+        data["Debtor"] = {
+            "SchemeName": CNAPS_SCHEME,
+            "Identification": consent.debtor_identification,
+            "Name": consent.debtor_name or "",
+        }
+    body = _envelope(data, f"{PISP}/domestic-payment-consents/{consent.consent_id}", issuer)
+    return {"Data": body["Data"], "Risk": consent.risk, "Links": body["Links"], "Meta": {}}
+
+
+def _check_account(account: dict, path: str) -> str:
+    if account.get("SchemeName") != CNAPS_SCHEME:
+        raise UnsupportedScheme(
+            message=f"SchemeName must be {CNAPS_SCHEME}: this bank pays 19-digit CNAPS account numbers",
+            path=f"{path}.SchemeName",
+        )
+    number = account.get("Identification", "")
+    if not ACCOUNT_NUMBER.match(number):
+        raise FieldInvalid(f"{path}.Identification", "a CN.CNAPS.AccountNumber is 19 digits")
+    return number
+
+
+def create_consent(
+    db: Database, accounts: ServiceClient, caller: Caller, key: str | None, body: dict, issuer: str
+) -> StoredResponse:
+    """A domestic payment consent, AWAU, created with the partner's client-credentials token."""
+    _check_scope(caller)
+    if caller.is_customer:
+        raise Forbidden(message="create a payment consent with a client-credentials token")
+    validate_idempotency_key(key)
+    body = _without_none(body)
+    initiation = body["Data"]["Initiation"]
+    path = "Data.Initiation"
+    amount = Money.from_obie(initiation["InstructedAmount"], path=f"{path}.InstructedAmount")
+    if amount.fen <= 0:
+        raise FieldInvalid(f"{path}.InstructedAmount.Amount", "the amount must be at least 0.01")
+    initiation["InstructedAmount"] = amount.to_obie()
+    creditor_number = _check_account(initiation["CreditorAccount"], f"{path}.CreditorAccount")
+    debtor_number = None
+    if "DebtorAccount" in initiation:
+        debtor_number = _check_account(initiation["DebtorAccount"], f"{path}.DebtorAccount")
+        if debtor_number == creditor_number:
+            raise FieldInvalid(f"{path}.CreditorAccount.Identification", "the creditor is the debtor account")
+    creditor_account_id = None
+    if creditor_number.startswith(BANK_BIN):
+        creditor = ledger.account_by_number(accounts, caller.tenant_id, creditor_number)
+        if creditor is None:
+            raise FieldInvalid(
+                f"{path}.CreditorAccount.Identification",
+                "no account of this bank has that number",
+                error_code="U021",
+            )
+        if creditor["Status"] != "Enabled":
+            raise FieldInvalid(
+                f"{path}.CreditorAccount.Identification", "the creditor account cannot receive"
+            )
+        creditor_account_id = creditor["AccountId"]
+
+    def create(session: Session, now: datetime) -> StoredResponse:
+        consent = DomesticPaymentConsent(
+            tenant_id=caller.tenant_id,
+            consent_id=new_id("pdc"),
+            client_id=caller.client_id,
+            status="AWAU",
+            initiation=initiation,
+            risk=body["Risk"],
+            amount_fen=amount.fen,
+            creditor_identification=creditor_number,
+            creditor_account_id=creditor_account_id,
+            creditor_name=initiation["CreditorAccount"]["Name"],
+            debtor_identification=debtor_number,
+            created_at=now,
+            status_updated_at=now,
+            expires_at=now + CONSENT_LIFETIME,
+        )
+        session.add(consent)
+        return StoredResponse(201, _consent_body(consent, now, issuer), consent.consent_id)
+
+    return IdempotencyStore(db).run(
+        tenant_id=caller.tenant_id, client_id=caller.client_id, operation=CREATE_CONSENT, key=key,
+        body=body, create=create,
+    )  # fmt: skip
+
+
+def _callers_consent(session: Session, caller: Caller, consent_id: str) -> DomesticPaymentConsent:
+    _check_scope(caller)
+    consent = repository.consent(session, caller.tenant_id, consent_id)
+    if consent is None or consent.client_id != caller.client_id:
+        raise Forbidden(message="the consent is not this client's")  # no existence oracle
+    if caller.is_customer and caller.intent_id != consent_id:
+        raise Forbidden(message="the token was issued for another consent")
+    return consent
+
+
+def get_consent(db: Database, caller: Caller, consent_id: str, issuer: str) -> dict:
+    with db.read_session() as session:
+        consent = _callers_consent(session, caller, consent_id)
+        return _consent_body(consent, tenant_now(session, caller.tenant_id), issuer)
+
+
+def consent_funds_confirmation(
+    db: Database, accounts: ServiceClient, caller: Caller, consent_id: str, issuer: str
+) -> dict:
+    """Whether the debtor account can cover the payment now (the customer's token for this consent)."""
+    with db.read_session() as session:
+        consent = _callers_consent(session, caller, consent_id)
+        if not caller.is_customer:
+            raise Forbidden(message="funds confirmation needs the customer's token for this consent")
+        now = tenant_now(session, caller.tenant_id)
+    if consent_status(consent, now) != "AUTH" or consent.debtor_account_id is None:
+        raise ConsentNotUsable(message=f"the consent is {consent_status(consent, now)}, not AUTH")
+    available = ledger.available_fen(accounts, caller.tenant_id, consent.debtor_account_id)
+    data = {"FundsAvailableResult": {"FundsAvailableDateTime": now.isoformat(),
+                                     "FundsAvailable": available >= consent.amount_fen}}  # fmt: skip
+    return _envelope(data, f"{PISP}/domestic-payment-consents/{consent_id}/funds-confirmation", issuer)
+
+
+# --- the internal consent contract (docs/internal-api.md) --------------------------------------------------
+def _internal_consent_body(consent: DomesticPaymentConsent, now: datetime) -> dict:
+    return {
+        "Data": {
+            "ConsentId": consent.consent_id,
+            "ClientId": consent.client_id,
+            "Status": consent_status(consent, now),
+            "Kind": "domestic-payment",
+            "CustomerId": consent.customer_id,
+            "AccountIds": [consent.debtor_account_id] if consent.debtor_account_id else [],
+            "AccountSelection": "none" if consent.debtor_identification else "one",
+            "ExpirationDateTime": _iso(consent.expires_at, now),
+            "Details": {"Initiation": consent.initiation, "Risk": consent.risk},
+        }
+    }
+
+
+def internal_get_consent(db: Database, tenant_id: str, consent_id: str) -> dict:
+    with db.read_session() as session:
+        consent = repository.consent(session, tenant_id, consent_id)
+        if consent is None:
+            raise NotFound(message=f"no consent {consent_id}")
+        return _internal_consent_body(consent, tenant_now(session, tenant_id))
+
+
+def _chosen_debtor(
+    consent: DomesticPaymentConsent, eligible: list[dict], requested: list[str] | None
+) -> dict:
+    """The one account the payment is made from: the DebtorAccount the Initiation names, else the choice."""
+    if consent.debtor_identification:
+        named = [a for a in eligible if a["Identification"] == consent.debtor_identification]
+        if not named:
+            raise FieldInvalid(
+                "AccountIds", "the consent's DebtorAccount is not an account this customer can use"
+            )
+        if requested is not None and requested != [named[0]["AccountId"]]:
+            raise FieldInvalid("AccountIds", "the consent names its DebtorAccount; no other can be chosen")
+        chosen = named[0]
+    elif requested is None:
+        if not eligible:
+            raise FieldInvalid("AccountIds", "the customer has no account to pay from")
+        chosen = eligible[0]
+    else:
+        if len(requested) != 1:
+            raise FieldInvalid("AccountIds", "a payment consent takes exactly one account")
+        matches = [a for a in eligible if a["AccountId"] == requested[0]]
+        if not matches:
+            raise FieldInvalid("AccountIds[0]", "the account is not the customer's or cannot make payments")
+        chosen = matches[0]
+    if chosen["Identification"] == consent.creditor_identification:
+        raise FieldInvalid("AccountIds", "the debtor account is the creditor account")
+    return chosen
+
+
+def internal_authorise(
+    db: Database, accounts: ServiceClient, tenant_id: str, consent_id: str, body: dict
+) -> dict:
+    """What the consent page calls once the customer approved or denied the payment."""
+    with db.read_session() as session:
+        consent = repository.consent(session, tenant_id, consent_id)
+        if consent is None:
+            raise NotFound(message=f"no consent {consent_id}")
+    if consent.client_id != body["ClientId"]:
+        raise Forbidden(message="the consent belongs to another client")
+    chosen = None
+    if body["Decision"] == "approve":
+        eligible = ledger.customer_accounts(accounts, tenant_id, body["CustomerId"])
+        if eligible is None:
+            raise FieldInvalid("CustomerId", f"unknown customer {body['CustomerId']}")
+        chosen = _chosen_debtor(consent, eligible, body.get("AccountIds"))
+    with db.write_session() as session:
+        consent = repository.consent(session, tenant_id, consent_id, for_update=True)
+        assert consent is not None
+        now = tenant_now(session, tenant_id)
+        if consent_status(consent, now) != "AWAU":
+            raise Conflict(message=f"the consent is {consent_status(consent, now)}, not AWAU")
+        new_status = "AUTH" if chosen is not None else "RJCT"
+        consent.status = transition(CONSENT_TRANSITIONS, "consent", consent.status, new_status)
+        consent.customer_id = body["CustomerId"]
+        consent.status_updated_at = now
+        if chosen is not None:
+            consent.debtor_account_id = chosen["AccountId"]
+            consent.debtor_account_class = chosen["AccountClass"]
+            consent.debtor_identification = chosen["Identification"]
+            consent.debtor_name = chosen.get("Name") or None
+        session.add(consent)
+        session.commit()
+        return _internal_consent_body(consent, now)
+
+
+# --- domestic payments -------------------------------------------------------------------------------------
+def _payment_body(
+    payment: DomesticPayment, consent: DomesticPaymentConsent, now: datetime, issuer: str
+) -> dict:
+    data: dict = {
+        "DomesticPaymentId": payment.payment_id,
+        "ConsentId": payment.consent_id,
+        "CreationDateTime": _iso(payment.created_at, now),
+        "Status": payment.status,
+        "StatusUpdateDateTime": _iso(payment.status_updated_at, now),
+    }
+    if payment.status_reason_code:
+        data["StatusReason"] = [
+            {"StatusReasonCode": payment.status_reason_code,
+             "StatusReasonDescription": payment.status_reason or payment.status_reason_code}
+        ]  # fmt: skip
+    if payment.status == "ACSP":
+        data["ExpectedSettlementDateTime"] = _iso(payment.status_updated_at + CLEARING_DELAY, now)
+    data["Initiation"] = consent.initiation
+    data["Debtor"] = {
+        "SchemeName": CNAPS_SCHEME,
+        "Identification": consent.debtor_identification or "",
+        "Name": consent.debtor_name or "",
+    }
+    return _envelope(data, f"{PISP}/domestic-payments/{payment.payment_id}", issuer)
+
+
+def _count_outflow(session: Session, consent: DomesticPaymentConsent, today: date) -> tuple[str, str] | None:
+    """Count the amount against the debtor account's class limits under the day row's lock; the breach, if any."""
+    account_class = consent.debtor_account_class or ""
+    assert consent.debtor_account_id is not None
+    row = repository.locked_outflow_day(session, consent.tenant_id, consent.debtor_account_id, today)
+    year_fen = repository.outflow_between_fen(
+        session, consent.tenant_id, consent.debtor_account_id, date(today.year, 1, 1), today
+    )
+    breach = check_outflow(account_class, consent.amount_fen, row.outflow_fen, year_fen)
+    if breach is not None:
+        return REASON_LIMIT, f"{breach.code}: {breach.description}"
+    row.outflow_fen += consent.amount_fen
+    session.add(row)
+    return None
+
+
+def create_payment(
+    db: Database, accounts: ServiceClient, caller: Caller, key: str | None, body: dict, issuer: str
+) -> StoredResponse:
+    """Submit the payment order of an authorised consent (the customer's token for it), once per key."""
+    _check_scope(caller)
+    if not caller.is_customer:
+        raise Forbidden(message="a payment needs the customer's token for its consent")
+    validate_idempotency_key(key)
+    body = _without_none(body)
+    consent_id = body["Data"]["ConsentId"]
+    instructed = body["Data"]["Initiation"]["InstructedAmount"]
+    body["Data"]["Initiation"]["InstructedAmount"] = Money.from_obie(
+        instructed, path="Data.Initiation.InstructedAmount"
+    ).to_obie()  # compared with the consent's as it was stored: "10" and "10.00" are the same amount
+    if caller.intent_id != consent_id:
+        raise Forbidden(message="the token was issued for another consent")
+
+    def create(session: Session, now: datetime) -> StoredResponse:
+        consent = repository.consent(session, caller.tenant_id, consent_id, for_update=True)
+        if consent is None or consent.client_id != caller.client_id or consent.customer_id != caller.subject:
+            raise Forbidden(message="the consent is not this client's")
+        status = consent_status(consent, now)
+        if status != "AUTH":
+            raise ConsentNotUsable(message=f"the consent is {status}, not AUTH: it cannot be used")
+        if body["Data"]["Initiation"] != consent.initiation:
+            raise PaymentMismatch(message="the Initiation differs from the consent's", path="Data.Initiation")
+        if body["Risk"] != consent.risk:
+            raise PaymentMismatch(message="the Risk differs from the consent's", path="Risk")
+        today = now.date()
+        refused = _count_outflow(session, consent, today)
+        assert consent.debtor_account_id is not None and consent.customer_id is not None
+        payment = DomesticPayment(
+            tenant_id=caller.tenant_id,
+            payment_id=new_id("dp"),
+            consent_id=consent_id,
+            client_id=caller.client_id,
+            customer_id=consent.customer_id,
+            status="RJCT" if refused else "RCVD",
+            status_reason_code=refused[0] if refused else None,
+            status_reason=refused[1][:500] if refused else None,
+            amount_fen=consent.amount_fen,
+            debtor_account_id=consent.debtor_account_id,
+            credit_account_id=consent.creditor_account_id or OUTBOUND_CLEARING_ACCOUNT_ID,
+            outflow_day=today,
+            created_at=now,
+            status_updated_at=now,
+        )
+        consent.status = transition(CONSENT_TRANSITIONS, "consent", consent.status, "COND")
+        consent.status_updated_at = now
+        session.add(consent)
+        session.add(payment)
+        session.flush()  # the unique (tenant, consent) constraint refuses a second payment here
+        return StoredResponse(201, _payment_body(payment, consent, now, issuer), payment.payment_id)
+
+    stored = IdempotencyStore(db).run(
+        tenant_id=caller.tenant_id, client_id=caller.client_id, operation=CREATE_PAYMENT, key=key,
+        body=body, create=create,
+    )  # fmt: skip
+    assert stored.resource_id is not None
+    # Step 2, also for a replay: a duplicate that finds the payment still RCVD finishes it with the same key.
+    settle_payment(db, accounts, caller.tenant_id, stored.resource_id)
+    return StoredResponse(
+        stored.status_code, _current_body(db, caller.tenant_id, stored.resource_id, issuer), stored.resource_id,
+        stored.replayed,
+    )  # fmt: skip
+
+
+def _current_body(db: Database, tenant_id: str, payment_id: str, issuer: str) -> dict:
+    with db.read_session() as session:
+        payment = repository.payment(session, tenant_id, payment_id)
+        assert payment is not None
+        consent = repository.consent(session, tenant_id, payment.consent_id)
+        assert consent is not None
+        return _payment_body(payment, consent, tenant_now(session, tenant_id), issuer)
+
+
+def _posting(payment: DomesticPayment, consent: DomesticPaymentConsent) -> dict:
+    """The ledger transaction of a payment: a function of the stored payment only, so every retry is identical."""
+    amount = Money.from_fen(payment.amount_fen).to_obie()
+    remittance = consent.initiation.get("RemittanceInformation", {}).get("Unstructured") or []
+    same_bank = consent.creditor_account_id is not None
+    return {
+        "Category": "TRANSFER" if same_bank else "CNAPS_TRANSFER",
+        "Description": ((remittance[0] if remittance else "") or f"转账 payment {payment.payment_id}")[:140],
+        "Reference": consent.initiation["EndToEndIdentification"],
+        "CounterpartyName": consent.creditor_name[:140],
+        "Postings": [
+            {"AccountId": payment.debtor_account_id, "CreditDebitIndicator": "Debit", "Amount": amount},
+            {"AccountId": payment.credit_account_id, "CreditDebitIndicator": "Credit", "Amount": amount},
+        ],
+    }
+
+
+def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, payment_id: str) -> None:
+    """Post a RCVD payment to the ledger (key `pay-<id>`) and record the outcome; other statuses: nothing to do."""
+    with db.read_session() as session:
+        payment = repository.payment(session, tenant_id, payment_id)
+        if payment is None or payment.status != "RCVD":
+            return
+        consent = repository.consent(session, tenant_id, payment.consent_id)
+        assert consent is not None
+    outcome = ledger.post(accounts, tenant_id, f"pay-{payment_id}", _posting(payment, consent))
+    with db.write_session() as session:
+        payment = repository.payment(session, tenant_id, payment_id, for_update=True)
+        assert payment is not None
+        if payment.status != "RCVD":
+            return  # a concurrent duplicate recorded the same outcome first
+        now = tenant_now(session, tenant_id)
+        if isinstance(outcome, ledger.Posted):
+            target = "ACCC" if consent.creditor_account_id else "ACSP"
+            payment.ledger_transaction_id = outcome.transaction_id
+        else:
+            target = "RJCT"
+            insufficient = "insufficient funds" in outcome.message
+            payment.status_reason_code = REASON_INSUFFICIENT_FUNDS if insufficient else REASON_NOT_ALLOWED
+            payment.status_reason = outcome.message[:500]
+            # Nothing moved: give the amount back to the account's class limits.
+            row = repository.locked_outflow_day(
+                session, tenant_id, payment.debtor_account_id, payment.outflow_day
+            )
+            row.outflow_fen -= payment.amount_fen
+            assert row.outflow_fen >= 0
+            session.add(row)
+        payment.status = transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
+        payment.status_updated_at = now
+        session.add(payment)
+        session.commit()
+
+
+def _clear(db: Database, tenant_id: str, payment_id: str, *, force: bool) -> None:
+    """The clearing simulator: an ACSP payment settles (ACSC) once CLEARING_DELAY has passed, or at a clock move.
+    The debit already went to the outbound clearing account; the other bank's side is outside this ledger."""
+    with db.write_session() as session:
+        payment = repository.payment(session, tenant_id, payment_id, for_update=True)
+        if payment is None or payment.status != "ACSP":
+            return
+        now = tenant_now(session, tenant_id)
+        if not force and now < payment.status_updated_at + CLEARING_DELAY:
+            return
+        payment.status = transition(PAYMENT_TRANSITIONS, "payment", payment.status, "ACSC")
+        payment.status_updated_at = now
+        session.add(payment)
+        session.commit()
+
+
+def _callers_payment(
+    db: Database, accounts: ServiceClient, caller: Caller, payment_id: str
+) -> DomesticPayment:
+    _check_scope(caller)
+    with db.read_session() as session:
+        payment = repository.payment(session, caller.tenant_id, payment_id)
+    if payment is None or payment.client_id != caller.client_id:
+        raise Forbidden(message="the payment is not this client's")  # no existence oracle
+    if caller.is_customer and caller.intent_id != payment.consent_id:
+        raise Forbidden(message="the token was issued for another consent")
+    settle_payment(db, accounts, caller.tenant_id, payment_id)  # finishes one a crash interrupted
+    _clear(db, caller.tenant_id, payment_id, force=False)
+    return payment
+
+
+def get_payment(db: Database, accounts: ServiceClient, caller: Caller, payment_id: str, issuer: str) -> dict:
+    _callers_payment(db, accounts, caller, payment_id)
+    return _current_body(db, caller.tenant_id, payment_id, issuer)
+
+
+def get_payment_details(
+    db: Database, accounts: ServiceClient, caller: Caller, payment_id: str, issuer: str
+) -> dict:
+    _callers_payment(db, accounts, caller, payment_id)
+    with db.read_session() as session:
+        payment = repository.payment(session, caller.tenant_id, payment_id)
+        assert payment is not None
+        now = tenant_now(session, caller.tenant_id)
+    status = "PDNG" if payment.status == "RCVD" else payment.status  # payment-details has no RCVD
+    detail: dict = {"Status": status}
+    if payment.status_reason_code:
+        detail["StatusReason"] = payment.status_reason_code
+        detail["StatusReasonDescription"] = (payment.status_reason or payment.status_reason_code)[:256]
+    entry = {
+        "PaymentTransactionId": payment.ledger_transaction_id or payment.payment_id,
+        "Status": status,
+        "StatusUpdateDateTime": _iso(payment.status_updated_at, now),
+        "StatusDetail": detail,
+    }
+    return _envelope(
+        {"PaymentStatus": [entry]}, f"{PISP}/domestic-payments/{payment_id}/payment-details", issuer
+    )
+
+
+def run_clock_moved(db: Database, accounts: ServiceClient, tenant_id: str) -> dict:
+    """What a clock move makes happen: interrupted payments are posted, payments in clearing settle."""
+    with db.read_session() as session:
+        received = repository.payments_in_status(session, tenant_id, ["RCVD"], MAX_PAYMENTS_PER_SWEEP)
+        clearing = repository.payments_in_status(session, tenant_id, ["ACSP"], MAX_PAYMENTS_PER_SWEEP)
+    for payment_id in received:
+        settle_payment(db, accounts, tenant_id, payment_id)
+    with db.read_session() as session:
+        clearing = repository.payments_in_status(session, tenant_id, ["ACSP"], MAX_PAYMENTS_PER_SWEEP)
+    for payment_id in clearing:
+        _clear(db, tenant_id, payment_id, force=True)
+    return {"Posted": len(received), "Settled": len(clearing)}
