@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+import structlog
 from sqlmodel import Session
 
 from openbank_kit.caller import Caller
 from openbank_kit.clock import tenant_now
 from openbank_kit.db import Database
-from openbank_kit.errors import Conflict, FieldInvalid, Forbidden, NotFound
+from openbank_kit.errors import Conflict, FieldInvalid, Forbidden, NotFound, ServiceUnavailable
 from openbank_kit.http_client import ServiceClient
 from openbank_kit.idempotency import IdempotencyStore, StoredResponse, validate_idempotency_key
 from openbank_kit.ids import new_id
@@ -31,6 +32,7 @@ from services.payments.domain.states import CONSENT_TRANSITIONS, PAYMENT_TRANSIT
 from services.payments.models import DomesticPayment, DomesticPaymentConsent
 from services.payments.schemas import CNAPS_SCHEME
 
+logger = structlog.get_logger("openbank.payments")
 PISP = "/open-banking/v4.0/pisp"
 CREATE_CONSENT = "POST /open-banking/v4.0/pisp/domestic-payment-consents"
 CREATE_PAYMENT = "POST /open-banking/v4.0/pisp/domestic-payments"
@@ -410,7 +412,7 @@ def create_payment(
     )  # fmt: skip
     assert stored.resource_id is not None
     # Step 2, also for a replay: a duplicate that finds the payment still RCVD finishes it with the same key.
-    settle_payment(db, accounts, caller.tenant_id, stored.resource_id)
+    _try_settle(db, accounts, caller.tenant_id, stored.resource_id)
     return StoredResponse(
         stored.status_code, _current_body(db, caller.tenant_id, stored.resource_id, issuer), stored.resource_id,
         stored.replayed,
@@ -479,6 +481,15 @@ def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, paymen
         session.commit()
 
 
+def _try_settle(db: Database, accounts: ServiceClient, tenant_id: str, payment_id: str) -> None:
+    """Settle now if the ledger answers; if not, the payment stays RCVD (it exists, the 201 stands) and the next
+    read, retry or clock move posts it with the same key."""
+    try:
+        settle_payment(db, accounts, tenant_id, payment_id)
+    except ServiceUnavailable:
+        logger.warning("payment_left_received", tenant_id=tenant_id, payment_id=payment_id)
+
+
 def _clear(db: Database, tenant_id: str, payment_id: str, *, force: bool) -> None:
     """The clearing simulator: an ACSP payment settles (ACSC) once CLEARING_DELAY has passed, or at a clock move.
     The debit already went to the outbound clearing account; the other bank's side is outside this ledger."""
@@ -505,7 +516,7 @@ def _callers_payment(
         raise Forbidden(message="the payment is not this client's")  # no existence oracle
     if caller.is_customer and caller.intent_id != payment.consent_id:
         raise Forbidden(message="the token was issued for another consent")
-    settle_payment(db, accounts, caller.tenant_id, payment_id)  # finishes one a crash interrupted
+    _try_settle(db, accounts, caller.tenant_id, payment_id)  # finishes one a crash interrupted
     _clear(db, caller.tenant_id, payment_id, force=False)
     return payment
 
