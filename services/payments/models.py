@@ -114,7 +114,32 @@ class AccountOutflowDay(SQLModel, table=True):
     outflow_fen: int = Field(sa_column=_fen())
 
 
-_RUNTIME = [AccountOutflowDay.__table__, DomesticPayment.__table__, DomesticPaymentConsent.__table__]
+class FundsConfirmationConsent(SQLModel, table=True):
+    """A CBPII consent: the customer lets the partner ask whether one named account can cover an amount."""
+
+    __tablename__ = "funds_confirmation_consent"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    consent_id: str = Field(primary_key=True, max_length=40)
+    client_id: str = Field(max_length=128)
+    status: str = Field(max_length=4)  # AWAU | AUTH | RJCT | CANC | EXPD
+    debtor_account: Any = Field(
+        sa_column=Column(JSON, nullable=False)
+    )  # DebtorAccount as the partner sent it
+    debtor_identification: str = Field(max_length=34)
+    customer_id: str | None = Field(default=None, max_length=40)
+    debtor_account_id: str | None = Field(default=None, max_length=40)  # resolved at authorisation
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    status_updated_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+_RUNTIME = [
+    AccountOutflowDay.__table__,
+    DomesticPayment.__table__,
+    DomesticPaymentConsent.__table__,
+    FundsConfirmationConsent.__table__,
+]
 TENANT_TABLES = TenantTables(
     service="payments", world_tables=[Biller.__table__, Bill.__table__], runtime_tables=_RUNTIME
 )

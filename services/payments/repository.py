@@ -8,7 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from services.payments.models import AccountOutflowDay, DomesticPayment, DomesticPaymentConsent
+from services.payments.models import (
+    AccountOutflowDay,
+    DomesticPayment,
+    DomesticPaymentConsent,
+    FundsConfirmationConsent,
+)
 
 
 def _locked(query, for_update: bool):
@@ -20,6 +25,15 @@ def consent(
 ) -> DomesticPaymentConsent | None:
     query = select(DomesticPaymentConsent).where(
         DomesticPaymentConsent.tenant_id == tenant_id, DomesticPaymentConsent.consent_id == consent_id
+    )
+    return session.scalars(_locked(query, for_update)).first()
+
+
+def funds_consent(
+    session: Session, tenant_id: str, consent_id: str, *, for_update: bool = False
+) -> FundsConfirmationConsent | None:
+    query = select(FundsConfirmationConsent).where(
+        FundsConfirmationConsent.tenant_id == tenant_id, FundsConfirmationConsent.consent_id == consent_id
     )
     return session.scalars(_locked(query, for_update)).first()
 

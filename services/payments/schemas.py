@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 CNAPS_SCHEME = "CN.CNAPS.AccountNumber"
 
@@ -81,3 +81,22 @@ class AuthorisationRequest(_Strict):
     CustomerId: str = Field(min_length=1, max_length=40)
     Decision: Literal["approve", "deny"]
     AccountIds: list[str] | None = Field(default=None, max_length=50)
+
+
+class FundsConsentData(_Strict):
+    ExpirationDateTime: AwareDatetime | None = None
+    DebtorAccount: AccountBody
+
+
+class FundsConsentRequest(_Strict):
+    Data: FundsConsentData
+
+
+class FundsConfirmationData(_Strict):
+    ConsentId: str = Field(min_length=1, max_length=128)
+    Reference: str = Field(min_length=1, max_length=35)
+    InstructedAmount: AmountBody
+
+
+class FundsConfirmationRequest(_Strict):
+    Data: FundsConfirmationData

@@ -112,7 +112,7 @@ def _consent_body(consent: DomesticPaymentConsent, now: datetime, issuer: str) -
     return {"Data": body["Data"], "Risk": consent.risk, "Links": body["Links"], "Meta": {}}
 
 
-def _check_account(account: dict, path: str) -> str:
+def check_account(account: dict, path: str) -> str:
     if account.get("SchemeName") != CNAPS_SCHEME:
         raise UnsupportedScheme(
             message=f"SchemeName must be {CNAPS_SCHEME}: this bank pays 19-digit CNAPS account numbers",
@@ -139,10 +139,10 @@ def create_consent(
     if amount.fen <= 0:
         raise FieldInvalid(f"{path}.InstructedAmount.Amount", "the amount must be at least 0.01")
     initiation["InstructedAmount"] = amount.to_obie()
-    creditor_number = _check_account(initiation["CreditorAccount"], f"{path}.CreditorAccount")
+    creditor_number = check_account(initiation["CreditorAccount"], f"{path}.CreditorAccount")
     debtor_number = None
     if "DebtorAccount" in initiation:
-        debtor_number = _check_account(initiation["DebtorAccount"], f"{path}.DebtorAccount")
+        debtor_number = check_account(initiation["DebtorAccount"], f"{path}.DebtorAccount")
         if debtor_number == creditor_number:
             raise FieldInvalid(f"{path}.CreditorAccount.Identification", "the creditor is the debtor account")
     creditor_account_id = None
@@ -237,11 +237,18 @@ def _internal_consent_body(consent: DomesticPaymentConsent, now: datetime) -> di
 
 
 def internal_get_consent(db: Database, tenant_id: str, consent_id: str) -> dict:
+    """Payments owns two kinds of consent (PISP and CBPII); the gateway asks about either by id."""
+    from services.payments import funds_confirmation_service
+
     with db.read_session() as session:
+        now = tenant_now(session, tenant_id)
         consent = repository.consent(session, tenant_id, consent_id)
-        if consent is None:
-            raise NotFound(message=f"no consent {consent_id}")
-        return _internal_consent_body(consent, tenant_now(session, tenant_id))
+        if consent is not None:
+            return _internal_consent_body(consent, now)
+        funds_consent = repository.funds_consent(session, tenant_id, consent_id)
+        if funds_consent is not None:
+            return funds_confirmation_service.internal_consent_body(funds_consent, now)
+        raise NotFound(message=f"no consent {consent_id}")
 
 
 def _chosen_debtor(
@@ -276,11 +283,16 @@ def _chosen_debtor(
 def internal_authorise(
     db: Database, accounts: ServiceClient, tenant_id: str, consent_id: str, body: dict
 ) -> dict:
-    """What the consent page calls once the customer approved or denied the payment."""
+    """What the consent page calls once the customer approved or denied the payment (or funds confirmation)."""
+    from services.payments import funds_confirmation_service
+
     with db.read_session() as session:
         consent = repository.consent(session, tenant_id, consent_id)
-        if consent is None:
-            raise NotFound(message=f"no consent {consent_id}")
+        funds_consent = repository.funds_consent(session, tenant_id, consent_id) if consent is None else None
+    if funds_consent is not None:
+        return funds_confirmation_service.internal_authorise(db, accounts, tenant_id, funds_consent, body)
+    if consent is None:
+        raise NotFound(message=f"no consent {consent_id}")
     if consent.client_id != body["ClientId"]:
         raise Forbidden(message="the consent belongs to another client")
     chosen = None

@@ -29,3 +29,13 @@ def transition(table: dict[str, set[str]], kind: str, current: str, new: str) ->
     if new not in table.get(current, set()):
         raise IllegalTransition(message=f"a {kind} in status {current} cannot become {new}")
     return new
+
+
+# CBPII consents (OBIE codes; this schema does have EXPD and CANC).
+FUNDS_CONSENT_TRANSITIONS = {
+    "AWAU": {"AUTH", "RJCT", "EXPD", "CANC"},
+    "AUTH": {"CANC", "EXPD"},
+    "RJCT": set(),
+    "CANC": set(),
+    "EXPD": set(),
+}

@@ -138,10 +138,21 @@ class Pisp:
             "POST", f"{PISP}/domestic-payment-consents", json=body, key=key or secrets.token_hex(8)
         )
 
-    def authorise(self, consent_id: str, username: str, decision: str = "approve", account_ids=None) -> str:
+    def token_for(self, scope: str) -> str:
+        """A client-credentials token for another scope (e.g. fundsconfirmations)."""
+        response = self.stack.gateway.post(
+            "/oauth2/token",
+            data=self.partner.client_credentials_form(scope=scope),
+            headers={"DPoP": self.partner.dpop("POST", f"{ISSUER}/oauth2/token")},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    def authorise(self, consent_id: str, username: str, decision: str = "approve", account_ids=None,
+                  scope: str = "payments") -> str:  # fmt: skip
         """The persona approves at the bank (headless); the partner's DPoP-bound customer access token."""
         verifier, challenge = pkce_pair()
-        request_uri = push(self.stack, self.partner, challenge, scope="openid payments",
+        request_uri = push(self.stack, self.partner, challenge, scope=f"openid {scope}",
                            openbanking_intent_id=consent_id)  # fmt: skip
         extra = {"AccountIds": account_ids} if account_ids is not None else {}
         params = redirect_params(
