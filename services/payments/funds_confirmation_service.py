@@ -152,7 +152,12 @@ def internal_consent_body(consent: FundsConfirmationConsent, now: datetime) -> d
             "ExpirationDateTime": consent.expires_at.astimezone(now.tzinfo).isoformat()
             if consent.expires_at
             else None,
-            "Details": {"DebtorAccount": consent.debtor_account},
+            "Details": {"DebtorAccount": consent.debtor_account}
+            | (
+                {"ExpirationDateTime": consent.expires_at.astimezone(now.tzinfo).isoformat()}
+                if consent.expires_at
+                else {}
+            ),
         }
     }
 

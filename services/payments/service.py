@@ -568,7 +568,7 @@ def run_clock_moved(db: Database, accounts: ServiceClient, tenant_id: str) -> di
         received = repository.payments_in_status(session, tenant_id, ["RCVD"], MAX_PAYMENTS_PER_SWEEP)
         clearing = repository.payments_in_status(session, tenant_id, ["ACSP"], MAX_PAYMENTS_PER_SWEEP)
     for payment_id in received:
-        settle_payment(db, accounts, tenant_id, payment_id)
+        _try_settle(db, accounts, tenant_id, payment_id)  # a ledger outage must not fail the clock move
     with db.read_session() as session:
         clearing = repository.payments_in_status(session, tenant_id, ["ACSP"], MAX_PAYMENTS_PER_SWEEP)
     for payment_id in clearing:
