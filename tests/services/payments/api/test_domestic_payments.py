@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+from loadtests.partner import pkce_pair
+from tests.gateway.test_authorization_code import authorization_url, exchange, headless, push, redirect_params
 from tests.services.payments.conftest import OTHER_BANK_NUMBER, PISP, pisp_valid
+
+AISP = "/open-banking/v4.0/aisp"
+
+
+def _aisp_balance(pisp, username: str, account_id: str) -> str:
+    """The booked balance the partner reads through the AISP API, with the persona's own account consent."""
+    app = pisp.token_for("accounts")
+    created = pisp.call("POST", f"{AISP}/account-access-consents", app,
+                        json={"Data": {"Permissions": ["ReadAccountsBasic", "ReadBalances"]}, "Risk": {}})  # fmt: skip
+    assert created.status_code == 201, created.text
+    verifier, challenge = pkce_pair()
+    request_uri = push(pisp.stack, pisp.partner, challenge, scope="openid accounts",
+                       openbanking_intent_id=created.json()["Data"]["ConsentId"])  # fmt: skip
+    params = redirect_params(headless(pisp.stack, pisp.initial_token,
+                                      authorization_url(pisp.partner.client_id, request_uri), username=username))  # fmt: skip
+    token = exchange(pisp.stack, pisp.partner, params["code"], verifier).json()["access_token"]
+    balances = pisp.call("GET", f"{AISP}/accounts/{account_id}/balances", token)
+    assert balances.status_code == 200, balances.text
+    booked = next(b for b in balances.json()["Data"]["Balance"] if b["Type"] == "ITBD")
+    return booked["Amount"]["Amount"]
 
 
 def _class(pisp, username: str, account_class: str) -> dict:
@@ -37,6 +59,9 @@ def test_zhang_wei_pays_li_na_at_this_bank_and_both_balances_move_at_once(pisp):
     assert pisp.balance_fen(debtor["AccountId"]) == debtor_before - 12345
     assert pisp.balance_fen(creditor["AccountId"]) == creditor_before + 12345
     assert pisp.ledger_balanced()
+    for username, account_id, expected_fen in (("zhang.wei", debtor["AccountId"], debtor_before - 12345),
+                                               ("li.na", creditor["AccountId"], creditor_before + 12345)):  # fmt: skip
+        assert _aisp_balance(pisp, username, account_id) == f"{expected_fen // 100}.{expected_fen % 100:02d}"
 
     payment_id = data["DomesticPaymentId"]
     got = pisp.call("GET", f"{PISP}/domestic-payments/{payment_id}")  # the partner's own token
