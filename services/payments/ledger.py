@@ -72,7 +72,7 @@ def post(accounts: ServiceClient, tenant_id: str, key: str, posting: dict) -> Po
             f"/internal/v1/tenants/{tenant_id}/ledger/transactions",
             json=posting,
             idempotency_key=key,
-            headers={"x-openbank-caller": LEDGER_CALLER},
+            headers={"x-openbank-service": LEDGER_CALLER},  # scopes the ledger idempotency keys
         )
         if response.status_code == 201:
             return Posted(response.json()["TransactionId"])

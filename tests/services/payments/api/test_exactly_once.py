@@ -6,8 +6,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import select
 
 from openbank_kit.errors import ServiceUnavailable
+from openbank_kit.idempotency import IdempotencyRecord
 from services.payments import ledger
 from tests.services.payments.conftest import PISP, pisp_valid
 
@@ -37,7 +39,7 @@ def test_a_ledger_outage_leaves_the_payment_received_and_a_read_finishes_it_once
 
 
 def test_a_crash_after_the_ledger_posted_is_finished_with_the_same_key_and_never_posts_twice(
-    pisp, monkeypatch
+    pisp, monkeypatch, stack
 ):
     debtor, creditor = _accounts(pisp)
     before = pisp.balance_fen(debtor["AccountId"])
@@ -58,6 +60,13 @@ def test_a_crash_after_the_ledger_posted_is_finished_with_the_same_key_and_never
     assert retried.json()["Data"]["DomesticPaymentId"] == paid.json()["Data"]["DomesticPaymentId"]
     assert pisp.balance_fen(debtor["AccountId"]) == before - 800
     assert pisp.ledger_balanced()
+    with stack.db(
+        "accounts"
+    ).read_session() as session:  # the ledger key is payments' own (x-openbank-service)
+        key = f"pay-{paid.json()['Data']['DomesticPaymentId']}"
+        records = session.scalars(select(IdempotencyRecord).where(
+            IdempotencyRecord.tenant_id == pisp.tenant_id, IdempotencyRecord.key == key)).all()  # fmt: skip
+        assert [r.client_id for r in records] == ["payments"]
 
 
 def test_the_clock_move_finishes_received_payments(pisp, monkeypatch):
