@@ -90,8 +90,8 @@ def test_concurrent_identical_requests_make_exactly_one_payment(pisp, backend):
     debtor, creditor = _accounts(pisp)
     before = pisp.balance_fen(debtor["AccountId"])
     body, consent_id, token = pisp.authorised_consent("zhang.wei", creditor["Identification"], "3.00")
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        responses = list(pool.map(lambda _n: pisp.pay(body, consent_id, token, key="race-1"), range(40)))
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        responses = list(pool.map(lambda _n: pisp.pay(body, consent_id, token, key="race-1"), range(100)))
     statuses = {r.status_code for r in responses}
     assert statuses <= {201, 409} and 201 in statuses, [
         r.text for r in responses if r.status_code not in (201, 409)
