@@ -27,7 +27,7 @@ from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
 from gateway.sandbox.service import TenantService
 from gateway.settings import GatewaySettings
 from openbank_kit.db import Database
-from openbank_kit.http_client import ServiceClient
+from openbank_kit.http_client import internal_client
 from openbank_kit.internal_auth import internal_token_for
 from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
@@ -71,13 +71,7 @@ def create_app(
         for name in BACKEND_SERVICES
     }
     internal_clients = {
-        name: ServiceClient(
-            settings.url_of(name),
-            timeout_s=settings.internal_timeout_s,
-            token_provider=lambda: token,
-            client=clients.get(name),
-        )
-        for name in BACKEND_SERVICES
+        name: internal_client(settings, name, token, clients.get(name)) for name in BACKEND_SERVICES
     }
     ports += [HttpTenantPort(name, client) for name, client in internal_clients.items()]
     app.state.tenant_service = TenantService(db, ports, settings)

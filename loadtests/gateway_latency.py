@@ -14,12 +14,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 
 from loadtests.partner import Partner
-from loadtests.processes import free_port, wait_ready
+from loadtests.processes import cpu_seconds, free_port, wait_ready
 from openbank_cli.stack import LocalStack
 from openbank_kit.settings import load_settings
 
@@ -74,12 +73,6 @@ def run_gateway_latency_benchmark(calls: int, emit: Callable[[str], None]) -> di
             for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used (Linux /proc): unlike wall time, not inflated by a busy machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _measure(

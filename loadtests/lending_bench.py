@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from loadtests.processes import free_port, wait_ready
+from loadtests.processes import cpu_seconds, free_port, wait_ready
 from openbank_cli.stack import LocalStack
 from openbank_kit import pg_admin
 from openbank_kit.clock import tenant_now
@@ -108,12 +108,12 @@ def run_lending_benchmark(
             work_path.write_text(json.dumps(work))
             names = ("accounts", "loans", "gateway")
             cpu_before = {
-                name: _cpu_seconds(process.pid) for name, process in zip(names, processes, strict=True)
+                name: cpu_seconds(process.pid) for name, process in zip(names, processes, strict=True)
             }
             code, decisions = _run_locust(issuer, work_path, rate, duration_s, users, out, emit)
             if decisions:
                 spent = {
-                    name: _cpu_seconds(p.pid) - cpu_before[name]
+                    name: cpu_seconds(p.pid) - cpu_before[name]
                     for name, p in zip(names, processes, strict=True)
                 }
                 emit(
@@ -132,22 +132,6 @@ def run_lending_benchmark(
             except subprocess.TimeoutExpired:
                 process.kill()
         pg_admin.drop_database(admin_url, name)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (uvicorn workers), from /proc (Linux only)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
 
 
 def _client_token(issuer: str, initial_token: str) -> tuple[str, str]:

@@ -8,7 +8,6 @@ not the load generator's signing speed. The load generator shares the machine's 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -23,9 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from loadtests.gateway_latency import cpu_seconds
 from loadtests.partner import Partner
-from loadtests.processes import free_port, wait_ready  # the same partner-side code the tests use
+from loadtests.processes import cpu_seconds, free_port, wait_ready  # the same partner-side code the tests use
 from openbank_cli.stack import LocalStack
 from openbank_kit.settings import load_settings
 
@@ -127,17 +125,6 @@ def _run_peer(requests_total: int, concurrency: int, emit) -> dict | None:
         server.wait(timeout=10)
 
 
-def _process_tree_cpu_s(pid: int) -> float:
-    """CPU seconds of a server process and its worker children (uvicorn --workers forks them)."""
-    pids, total = [pid], 0.0
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        pids += [int(child) for child in task.read_text().split()]
-    for each in pids:
-        with contextlib.suppress(FileNotFoundError):  # a worker that exited meanwhile
-            total += cpu_seconds(each)
-    return total
-
-
 def _fire(token_url: str, prepared: list, concurrency: int, emit, label: str, server_pid: int) -> dict:
     latencies_ms: list[float] = []
     failures = [0]
@@ -156,14 +143,14 @@ def _fire(token_url: str, prepared: list, concurrency: int, emit, label: str, se
                         failures[0] += 1
 
     threads = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks]
-    cpu_before = _process_tree_cpu_s(server_pid)
+    cpu_before = cpu_seconds(server_pid)
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall_s = time.perf_counter() - started
-    server_cpu_ms = (_process_tree_cpu_s(server_pid) - cpu_before) / len(prepared) * 1000
+    server_cpu_ms = (cpu_seconds(server_pid) - cpu_before) / len(prepared) * 1000
     latencies_ms.sort()
     result = {
         "requests": len(prepared),

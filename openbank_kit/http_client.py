@@ -166,3 +166,13 @@ class ServiceClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def internal_client(settings, service: str, token: str, client: httpx.Client | None = None) -> ServiceClient:
+    """A process's client for another service's internal API: its URL and timeout from settings, the internal token."""
+    return ServiceClient(
+        settings.url_of(service),
+        timeout_s=settings.internal_timeout_s,
+        token_provider=lambda: token,
+        client=client,
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from openbank_kit.db import Database
-from openbank_kit.http_client import ServiceClient
+from openbank_kit.http_client import ServiceClient, internal_client
 from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
 from services.loans.api import ROUTERS
@@ -39,9 +39,7 @@ def create_app(
     )
     token = app.state.internal_token
     # The ledger and the customers' ledger features live in accounts; every call carries the internal token.
-    app.state.accounts_client = accounts_client or ServiceClient(
-        settings.url_of("accounts"), timeout_s=settings.internal_timeout_s, token_provider=lambda: token
-    )
+    app.state.accounts_client = accounts_client or internal_client(settings, "accounts", token)
     # The sandbox clock moved (the gateway pushed a new offset): collect what fell due.
     app.state.on_clock_moved = lambda tenant_id: run_due_instalments(
         app.state.db, app.state.accounts_client, tenant_id

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from openbank_kit.deps import AccountsDep, DbDep
 from openbank_kit.internal_auth import InternalCaller
 from services.loans import service
-from services.loans.api.deps import AccountsDep, DbDep
 from services.loans.schemas import AuthorisationRequest
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}", tags=["internal: lending consents"])

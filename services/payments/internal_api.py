@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from openbank_kit.deps import AccountsDep, DbDep
 from openbank_kit.internal_auth import InternalCaller
 from services.payments import service
-from services.payments.api.deps import AccountsDep, DbDep
 from services.payments.schemas import AuthorisationRequest
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}", tags=["internal: payment consents"])

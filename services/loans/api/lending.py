@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from openbank_kit.caller import CallerDep
+from openbank_kit.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep
 from services.loans import service
-from services.loans.api.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep
 from services.loans.schemas import AcceptRequest, ApplicationRequest, ConsentRequest, RepaymentRequest
 
 router = APIRouter(prefix="/lending/v1", tags=["lending"])

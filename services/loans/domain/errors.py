@@ -5,10 +5,6 @@ from __future__ import annotations
 from openbank_kit.errors import BadRequest, Conflict, ErrorCode, Forbidden
 
 
-class IllegalTransition(Conflict):
-    pass
-
-
 class ConsentNotUsable(Forbidden):
     """The consent is not the caller's, not authorised, consumed or expired."""
 

@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from services.loans.domain.errors import IllegalTransition
+from openbank_kit.states import CONSENT_TRANSITIONS, transition
 
-# OBIE consent codes: AwaitingAuthorisation, Authorised, Rejected, Consumed, Expired.
-CONSENT_TRANSITIONS = {
-    "AWAU": {"AUTH", "RJCT", "EXPD"},
-    "AUTH": {"COND", "EXPD"},
-    "RJCT": set(),
-    "COND": set(),
-    "EXPD": set(),
-}
 # An application is decided synchronously; an approved one waits for its offer to be accepted.
 APPLICATION_TRANSITIONS = {
     "APPROVED": {"ACCEPTED", "EXPIRED"},
@@ -28,8 +20,4 @@ LOAN_TRANSITIONS = {
     "CLOSED": set(),
 }
 
-
-def transition(table: dict[str, set[str]], kind: str, current: str, new: str) -> str:
-    if new not in table.get(current, set()):
-        raise IllegalTransition(message=f"a {kind} in status {current} cannot become {new}")
-    return new
+__all__ = ["CONSENT_TRANSITIONS", "transition", "APPLICATION_TRANSITIONS", "LOAN_TRANSITIONS"]

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from openbank_kit.caller import CallerDep
+from openbank_kit.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep
 from services.payments import service
-from services.payments.api.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep
 from services.payments.schemas import ConsentRequest, PaymentRequest
 
 router = APIRouter(prefix="/open-banking/v4.0/pisp", tags=["pisp: domestic payments"])

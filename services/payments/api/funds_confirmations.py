@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from openbank_kit.caller import CallerDep
+from openbank_kit.deps import AccountsDep, DbDep, IssuerDep
 from services.payments import funds_confirmation_service as service
-from services.payments.api.deps import AccountsDep, DbDep, IssuerDep
 from services.payments.schemas import FundsConfirmationRequest, FundsConsentRequest
 
 router = APIRouter(prefix="/open-banking/v4.0/cbpii", tags=["cbpii: confirmation of funds"])

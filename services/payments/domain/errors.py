@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from openbank_kit.errors import BadRequest, Conflict, ErrorCode, Forbidden
-
-
-class IllegalTransition(Conflict):
-    pass
+from openbank_kit.errors import BadRequest, ErrorCode, Forbidden
 
 
 class ConsentNotUsable(Forbidden):

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from services.payments.domain.errors import IllegalTransition
+from openbank_kit.states import CONSENT_TRANSITIONS, transition
 
-# OBIE consent codes. EXPD is kept in our table and on the internal contract; the OBIE PISP consent schema has
-# no EXPD, so the wire shows an expired consent as RJCT with StatusReasonCode EXPD (docs: README, Payments).
-CONSENT_TRANSITIONS = {
-    "AWAU": {"AUTH", "RJCT", "EXPD"},
-    "AUTH": {"COND", "EXPD"},
-    "RJCT": set(),
-    "COND": set(),
-    "EXPD": set(),
-}
+# Payment consents follow the kit's OBIE CONSENT_TRANSITIONS. EXPD is kept there and on the internal contract; the
+# OBIE PISP consent schema has no EXPD, so the wire shows an expired consent as RJCT with StatusReasonCode EXPD.
 # ISO 20022 payment statuses (ExternalPaymentTransactionStatus1Code):
 # RCVD accepted by us, not yet posted; ACCC same-bank, creditor credited; ACSP debited, in clearing to another
 # bank; ACSC clearing settled; RJCT refused (StatusReason says why), nothing moved.
@@ -25,12 +18,6 @@ PAYMENT_TRANSITIONS = {
 }
 
 
-def transition(table: dict[str, set[str]], kind: str, current: str, new: str) -> str:
-    if new not in table.get(current, set()):
-        raise IllegalTransition(message=f"a {kind} in status {current} cannot become {new}")
-    return new
-
-
 # CBPII consents (OBIE codes; this schema does have EXPD and CANC).
 FUNDS_CONSENT_TRANSITIONS = {
     "AWAU": {"AUTH", "RJCT", "EXPD", "CANC"},
@@ -39,3 +26,5 @@ FUNDS_CONSENT_TRANSITIONS = {
     "CANC": set(),
     "EXPD": set(),
 }
+
+__all__ = ["CONSENT_TRANSITIONS", "transition", "PAYMENT_TRANSITIONS", "FUNDS_CONSENT_TRANSITIONS"]

@@ -1,4 +1,4 @@
-"""Annotated dependencies of the Lending API."""
+"""Annotated dependencies the services' routes share: their database, the accounts client, the issuer, the key."""
 
 from __future__ import annotations
 
@@ -23,6 +23,6 @@ def _issuer(request: Request) -> str:
 
 
 DbDep = Annotated[Database, Depends(_db)]
-AccountsDep = Annotated[ServiceClient, Depends(_accounts)]
+AccountsDep = Annotated[ServiceClient, Depends(_accounts)]  # services that move money through the ledger
 IssuerDep = Annotated[str, Depends(_issuer)]
 IdempotencyKeyDep = Annotated[str | None, Header(alias="x-idempotency-key")]
