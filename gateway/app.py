@@ -14,6 +14,7 @@ from gateway.oauth.api import router as oauth_router
 from gateway.oauth.authorization_journey import AuthorizationJourney
 from gateway.oauth.authorization_server import AuthorizationServer
 from gateway.oauth.clients import ClientRegistry
+from gateway.oauth.event_keys import EventKeys
 from gateway.oauth.intents import IntentDirectory
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.replay_cache import replay_cache_from_url
@@ -23,6 +24,7 @@ from gateway.proxy.audit import AuditLog
 from gateway.proxy.rate_limit import rate_limiter_from_url
 from gateway.proxy.upstream import HttpxUpstream, PooledUpstream
 from gateway.sandbox.api import router as sandbox_router
+from gateway.sandbox.events_api import router as sandbox_events_router
 from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
 from gateway.sandbox.service import TenantService
 from gateway.settings import GatewaySettings
@@ -52,7 +54,7 @@ def create_app(
         db=db,
         tenant_tables=TENANT_TABLES,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[oauth_router, consent_router, sandbox_router],
+        routers=[oauth_router, consent_router, sandbox_router, sandbox_events_router],
         inner_middleware=[FrontDoorMiddleware],
         migrate_on_start=migrate_on_start,
         on_started=_provision_demo if settings.provision_demo else None,
@@ -74,6 +76,8 @@ def create_app(
         name: internal_client(settings, name, token, clients.get(name)) for name in BACKEND_SERVICES
     }
     ports += [HttpTenantPort(name, client) for name, client in internal_clients.items()]
+    app.state.internal_clients = internal_clients
+    app.state.event_keys = EventKeys(internal_clients["payments"])  # payments' SET keys join the JWKS
     app.state.tenant_service = TenantService(db, ports, settings)
     keys = KeyStore(db)
     app.state.rate_limiter = rate_limiter_from_url(settings.redis_url)

@@ -73,8 +73,10 @@ def openid_configuration(request: Request) -> dict:
 
 
 @router.get("/oauth2/jwks")
-def jwks(server: OAuthServerDep) -> JSONResponse:
-    return JSONResponse(server.token_issuer.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+def jwks(server: OAuthServerDep, request: Request) -> JSONResponse:
+    # The gateway's keys, then payments' event-signing keys (SETs are verified against this same jwks_uri).
+    keys = [*server.token_issuer.keys.jwks()["keys"], *request.app.state.event_keys.keys()]
+    return JSONResponse({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})
 
 
 async def _single_valued_form(request: Request) -> dict[str, str] | JSONResponse:

@@ -11,6 +11,8 @@ from openbank_kit.http_client import ServiceClient, internal_client
 from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
 from services.payments.api import ROUTERS
+from services.payments.events.service import Dispatcher
+from services.payments.events.signing import EventSigner
 from services.payments.models import TENANT_TABLES
 from services.payments.service import run_clock_moved
 from services.payments.settings import PaymentsSettings
@@ -35,7 +37,8 @@ def create_app(
         migrations_dir=MIGRATIONS_DIR,
         routers=ROUTERS,
         migrate_on_start=migrate_on_start,
-        on_stopped=lambda app: app.state.accounts_client.close(),
+        on_started=_start_events,
+        on_stopped=_stop,
     )
     token = app.state.internal_token
     # The ledger lives in accounts; every call carries the internal token.
@@ -44,4 +47,28 @@ def create_app(
     app.state.on_clock_moved = lambda tenant_id: run_clock_moved(
         app.state.db, app.state.accounts_client, tenant_id
     )
+    # Events: the SET signer and the push dispatcher (a thread started with the app; tests drive deliver_due).
+    app.state.event_signer = EventSigner(app.state.db)
+    app.state.event_long_poll_s = _setting(settings, "event_long_poll_s")
+    app.state.event_dispatcher = Dispatcher(
+        app.state.db, app.state.event_signer, settings.issuer,
+        max_attempts=_setting(settings, "event_max_attempts"), backoff_s=_setting(settings, "event_backoff_s"),
+        timeout_s=_setting(settings, "event_timeout_s"), lease_s=_setting(settings, "event_lease_s"),
+    )  # fmt: skip
     return app
+
+
+def _setting(settings, name: str):
+    """Payments' own setting; the defaults of PaymentsSettings when given the shared KitSettings (tests)."""
+    return getattr(settings, name, PaymentsSettings.model_fields[name].default)
+
+
+def _start_events(app: FastAPI) -> None:
+    interval = _setting(app.state.settings, "event_dispatch_interval_s")
+    if interval > 0:
+        app.state.event_dispatcher.start(interval)
+
+
+def _stop(app: FastAPI) -> None:
+    app.state.event_dispatcher.close()
+    app.state.accounts_client.close()

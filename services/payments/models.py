@@ -13,6 +13,8 @@ from openbank_kit.clock import TenantClock
 from openbank_kit.db import UtcDateTime
 from openbank_kit.idempotency import IdempotencyRecord
 from openbank_kit.tenancy import TenantTables, WorldTemplate
+from services.payments.events.models import RUNTIME_TABLES as EVENT_TABLES
+from services.payments.events.models import EventSigningKey
 
 
 class Biller(SQLModel, table=True):
@@ -139,6 +141,7 @@ _RUNTIME = [
     DomesticPayment.__table__,
     DomesticPaymentConsent.__table__,
     FundsConfirmationConsent.__table__,
+    *EVENT_TABLES,  # events, their deliveries and subscriptions: a reset empties them
 ]
 TENANT_TABLES = TenantTables(
     service="payments", world_tables=[Biller.__table__, Bill.__table__], runtime_tables=_RUNTIME
@@ -151,4 +154,5 @@ ALL_TABLES = [
     TenantClock.__table__,
     IdempotencyRecord.__table__,
     WorldTemplate.__table__,
+    EventSigningKey.__table__,
 ]

@@ -29,6 +29,7 @@ from services.payments import ledger, repository
 from services.payments.domain.errors import ConsentNotUsable, PaymentMismatch, UnsupportedScheme
 from services.payments.domain.limits import check_outflow
 from services.payments.domain.states import CONSENT_TRANSITIONS, PAYMENT_TRANSITIONS, transition
+from services.payments.events.outbox import payment_status_changed
 from services.payments.models import DomesticPayment, DomesticPaymentConsent
 from services.payments.schemas import CNAPS_SCHEME
 
@@ -416,6 +417,7 @@ def create_payment(
         session.add(consent)
         session.add(payment)
         session.flush()  # the unique (tenant, consent) constraint refuses a second payment here
+        payment_status_changed(session, payment, now)  # its event commits with it (DESIGN.md §6)
         return StoredResponse(201, _payment_body(payment, consent, now, issuer), payment.payment_id)
 
     stored = IdempotencyStore(db).run(
@@ -490,6 +492,7 @@ def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, paymen
         payment.status = transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
         payment.status_updated_at = now
         session.add(payment)
+        payment_status_changed(session, payment, now)
         session.commit()
 
 
@@ -515,6 +518,7 @@ def _clear(db: Database, tenant_id: str, payment_id: str, *, force: bool) -> Non
         payment.status = transition(PAYMENT_TRANSITIONS, "payment", payment.status, "ACSC")
         payment.status_updated_at = now
         session.add(payment)
+        payment_status_changed(session, payment, now)
         session.commit()
 
 

@@ -1,0 +1,306 @@
+"""Events (DESIGN.md §6): subscriptions, aggregated polling and signed push, through the gateway as a partner."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from loadtests.partner import ISSUER
+from openbank_kit.clock import wall_clock
+from tests.obie_schema import assert_obie_response, schema_by_name, validate_body
+from tests.services.payments.conftest import OTHER_BANK_NUMBER, make_pisp
+
+EVENTS = "/open-banking/v4.0"
+RESOURCE_UPDATE = "urn:uk:org:openbanking:events:resource-update"
+REVOKED = "urn:uk:org:openbanking:events:consent-authorization-revoked"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _dispatcher_driven_by_the_tests(stack):
+    """The dispatcher thread is stopped: each test calls deliver_due(now) itself."""
+    dispatcher = stack.services["payments"].app.state.event_dispatcher
+    dispatcher.stop()
+    yield dispatcher
+    dispatcher.start(1.0)
+
+
+@pytest.fixture
+def dispatcher(stack):
+    return stack.services["payments"].app.state.event_dispatcher
+
+
+class Receiver:
+    """A partner's event-notification endpoint on 127.0.0.1: records each POST, answers `status`."""
+
+    def __init__(self, status: int = 202):
+        self.status = status
+        self.received: list[tuple[str, str, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((self.path, self.headers["Content-Type"], body))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tpp/callbacks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    started = Receiver()
+    yield started
+    started.close()
+
+
+def _events(pisp, method: str, path: str, json=None, headers=None):
+    token = pisp.app_token()
+    all_headers = {"Authorization": f"DPoP {token}",
+                   "DPoP": pisp.partner.dpop(method, ISSUER + EVENTS + path, access_token=token), **(headers or {})}  # fmt: skip
+    return pisp.stack.gateway.request(method, EVENTS + path, json=json, headers=all_headers)
+
+
+def _subscribe(pisp, callback: str | None = None, headers=None, **data):
+    body = {"Data": {"Version": "4.0", **({"CallbackUrl": callback} if callback else {}), **data}}
+    response = _events(pisp, "POST", "/event-subscriptions", json=body, headers=headers)
+    assert_obie_response("events", "/event-subscriptions", "post", response)
+    assert response.status_code == 201, response.text
+    return response.json()["Data"]["EventSubscriptionId"]
+
+
+def _poll(pisp, **body):
+    response = _events(pisp, "POST", "/events", json={"returnImmediately": True, **body})
+    assert_obie_response("events", "/events", "post", response)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _paid(pisp, creditor: str | None = None) -> str:
+    creditor = creditor or pisp.accounts_of("li.na")[0]["Identification"]
+    body, consent_id, token = pisp.authorised_consent("zhang.wei", creditor, "12.30")
+    paid = pisp.pay(body, consent_id, token)
+    assert paid.status_code == 201, paid.text
+    return paid.json()["Data"]["DomesticPaymentId"]
+
+
+def _gateway_keys(pisp) -> KeySet:
+    jwks = pisp.stack.gateway.get("/oauth2/jwks")
+    assert jwks.status_code == 200
+    return KeySet.import_key_set(jwks.json())
+
+
+def _claims(pisp, set_jwt: str) -> dict:
+    """Verified with the keys published at the gateway's jwks_uri, as a partner would."""
+    token = jwt.decode(set_jwt, _gateway_keys(pisp), algorithms=["ES256"])
+    assert token.header["kid"].startswith("evt-")
+    if RESOURCE_UPDATE in token.claims["events"]:  # the spec's OBEvent1 knows only resource-update
+        schema = schema_by_name("event-notifications", "OBEventNotification1")
+        assert validate_body("event-notifications", schema, token.claims) == []
+    return token.claims
+
+
+def _inspector(pisp) -> list[dict]:
+    response = pisp.stack.gateway.get(
+        "/sandbox/v1/event-deliveries?limit=50", headers={"Authorization": f"Bearer {pisp.initial_token}"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["Data"]["Delivery"]
+
+
+# --- subscriptions -----------------------------------------------------------------------------------------
+def test_subscription_crud_one_per_client_and_schema_errors(pisp):
+    sub_id = _subscribe(pisp, "https://tpp.example.com/cb", EventTypes=[RESOURCE_UPDATE])
+    again = _events(pisp, "POST", "/event-subscriptions", json={"Data": {"Version": "4.0"}})
+    assert again.status_code == 409, again.text
+    listed = _events(pisp, "GET", "/event-subscriptions")
+    assert_obie_response("events", "/event-subscriptions", "get", listed)
+    assert [s["EventSubscriptionId"] for s in listed.json()["Data"]["EventSubscription"]] == [sub_id]
+    put = _events(pisp, "PUT", f"/event-subscriptions/{sub_id}",
+                  json={"Data": {"EventSubscriptionId": sub_id, "Version": "4.0", "CallbackUrl": "https://tpp.example.com/v2"}})  # fmt: skip
+    assert_obie_response("events", "/event-subscriptions/{EventSubscriptionId}", "put", put)
+    assert put.status_code == 200 and put.json()["Data"]["CallbackUrl"] == "https://tpp.example.com/v2"
+    assert "EventTypes" not in put.json()["Data"]
+    bad = _events(pisp, "PUT", f"/event-subscriptions/{sub_id}",
+                  json={"Data": {"Version": "4.0", "EventTypes": ["urn:nope"]}})  # fmt: skip
+    assert bad.status_code == 400 and bad.json()["Errors"][0]["Path"] == "Data.EventTypes[0]"
+    no_version = _events(pisp, "PUT", f"/event-subscriptions/{sub_id}", json={"Data": {}})
+    assert no_version.status_code == 400
+    not_url = _events(
+        pisp,
+        "PUT",
+        f"/event-subscriptions/{sub_id}",
+        json={"Data": {"Version": "4.0", "CallbackUrl": "ftp:x"}},
+    )
+    assert not_url.status_code == 400
+    assert _events(pisp, "GET", "/event-subscriptions").json()["Data"]["EventSubscription"][0][
+        "CallbackUrl"
+    ] == ("https://tpp.example.com/v2")  # nothing changed by the refused updates
+    deleted = _events(pisp, "DELETE", f"/event-subscriptions/{sub_id}")
+    assert deleted.status_code == 204
+    assert _events(pisp, "GET", "/event-subscriptions").json()["Data"]["EventSubscription"] == []
+    assert _events(pisp, "DELETE", f"/event-subscriptions/{sub_id}").status_code == 404
+
+
+# --- aggregated polling ------------------------------------------------------------------------------------
+def test_polling_returns_each_status_in_order_ack_removes_and_max_events(pisp):
+    payment_id = _paid(pisp, OTHER_BANK_NUMBER)  # RCVD → ACSP, then ACSC at the clock move
+    pisp.advance_clock(1)
+    first = _poll(pisp, maxEvents=2)
+    assert len(first["sets"]) == 2 and first["moreAvailable"] is True
+    claims = [_claims(pisp, s) for s in first["sets"].values()]
+    assert all(c["aud"] == pisp.partner.client_id and c["iss"] == ISSUER for c in claims)
+    assert all(c["sub"] == f"{ISSUER}/open-banking/v4.0/pisp/domestic-payments/{payment_id}" for c in claims)
+    assert [c["txn"] for c in claims] == [f"{payment_id}-RCVD", f"{payment_id}-ACSP"]
+    assert list(first["sets"]) == [c["jti"] for c in claims]  # keyed by jti
+    subject = claims[0]["events"][RESOURCE_UPDATE]["subject"]
+    assert subject["http://openbanking.org.uk/rid"] == payment_id
+    again = _poll(pisp, maxEvents=10)
+    assert list(again["sets"])[:2] == list(first["sets"])  # not acknowledged: returned again
+    acked = _poll(pisp, ack=list(first["sets"]), maxEvents=10)
+    rest = [_claims(pisp, s)["txn"] for s in acked["sets"].values()]
+    assert rest == [f"{payment_id}-ACSC"] and acked["moreAvailable"] is False
+    jti = list(acked["sets"])[0]
+    counted = _poll(pisp, maxEvents=0)
+    assert counted["sets"] == {} and counted["moreAvailable"] is True
+    done = _poll(pisp, setErrs={jti: {"err": "jwtIss", "description": "test"}})
+    assert done["sets"] == {} and done["moreAvailable"] is False
+
+
+def test_long_poll_without_events_returns_empty(pisp):
+    response = _events(pisp, "POST", "/events", json={"returnImmediately": False, "maxEvents": 5})
+    assert_obie_response("events", "/events", "post", response)
+    assert response.json() == {"moreAvailable": False, "sets": {}}
+
+
+def test_another_tenants_client_never_sees_the_events(pisp, stack, new_tenant):
+    _paid(pisp)
+    tenant_id, token = new_tenant("evt")
+    other = make_pisp(stack, tenant_id, token)
+    assert _poll(other, maxEvents=50) == {"moreAvailable": False, "sets": {}}
+    stranger = _poll(pisp, maxEvents=50)
+    assert len(stranger["sets"]) == 2  # RCVD and ACCC, only for the paying client
+    assert _poll(other, ack=list(stranger["sets"]))["sets"] == {}
+    assert len(_poll(pisp)["sets"]) == 2  # another client's ack removed nothing
+
+
+# --- push --------------------------------------------------------------------------------------------------
+def test_push_delivers_a_signed_set_the_partner_verifies_with_the_gateway_jwks(pisp, receiver, dispatcher):
+    _subscribe(pisp, receiver.url)
+    payment_id = _paid(pisp)
+    assert dispatcher.deliver_due(wall_clock()) >= 2
+    mine = [r for r in receiver.received]
+    assert [(path, ctype) for path, ctype, _ in mine] == [
+        ("/tpp/callbacks/event-notifications", "application/jwt")
+    ] * 2
+    claims = [_claims(pisp, body.decode()) for _, _, body in mine]
+    assert [c["txn"] for c in claims] == [f"{payment_id}-RCVD", f"{payment_id}-ACCC"]
+    assert all(c["aud"] == pisp.partner.client_id and isinstance(c["toe"], int) for c in claims)
+    deliveries = _inspector(pisp)
+    assert {d["Status"] for d in deliveries} == {"DELIVERED"}
+    assert all(d["Attempts"][0]["ResponseStatus"] == 202 for d in deliveries)
+    assert _poll(pisp)["sets"] == {}  # delivered by push: acknowledged
+
+
+def test_failing_receiver_backs_off_dead_letters_and_redeliver_requeues(pisp, receiver, dispatcher, stack):
+    receiver.status = 500
+    _subscribe(pisp, receiver.url, EventTypes=[RESOURCE_UPDATE])
+    _paid(pisp)
+    now = wall_clock()
+    dispatcher.deliver_due(now)
+    pending = _inspector(pisp)
+    assert {d["Status"] for d in pending} == {"PENDING"} and len(pending) == 2
+    assert pending[0]["Attempts"][0]["ResponseStatus"] == 500
+    assert pending[0]["NextAttemptAt"] == (now + timedelta(seconds=1)).isoformat()
+    assert dispatcher.deliver_due(now + timedelta(milliseconds=500)) == 0  # not due yet
+    moment = now
+    for attempt in range(2, dispatcher.max_attempts + 1):
+        moment = moment + timedelta(seconds=2 ** (attempt - 2))
+        assert dispatcher.deliver_due(moment) == 2
+    dead = _inspector(pisp)
+    assert {d["Status"] for d in dead} == {"DEAD_LETTERED"}
+    assert all(len(d["Attempts"]) == dispatcher.max_attempts for d in dead)
+    assert len(receiver.received) == 2 * dispatcher.max_attempts
+    assert len({body for _, _, body in receiver.received}) == 2  # every retry re-sends the same SET
+    receiver.status = 202
+    redelivered = stack.gateway.post(
+        f"/sandbox/v1/event-deliveries/{dead[0]['DeliveryId']}/redeliver",
+        headers={"Authorization": f"Bearer {pisp.initial_token}"},
+    )
+    assert redelivered.status_code == 202, redelivered.text
+    assert redelivered.json()["Data"]["Delivery"][0]["Status"] == "PENDING"
+    dispatcher.deliver_due(wall_clock() + timedelta(seconds=1))
+    statuses = {d["DeliveryId"]: d["Status"] for d in _inspector(pisp)}
+    assert statuses[dead[0]["DeliveryId"]] == "DELIVERED"
+    assert list(statuses.values()).count("DEAD_LETTERED") == 1
+
+
+def test_webhook_failure_fault_fails_every_delivery_without_calling_the_receiver(pisp, receiver, dispatcher):
+    _subscribe(pisp, receiver.url, headers={"x-openbank-fault": "webhook-failure"})
+    _paid(pisp)
+    moment = wall_clock()
+    for _ in range(dispatcher.max_attempts):
+        dispatcher.deliver_due(moment)
+        moment += timedelta(seconds=60)
+    dead = _inspector(pisp)
+    assert {d["Status"] for d in dead} == {"DEAD_LETTERED"}
+    assert "webhook-failure" in dead[0]["Attempts"][-1]["Error"]
+    assert receiver.received == []
+
+
+def test_a_claim_whose_process_died_is_retried_after_the_lease(pisp, receiver, dispatcher):
+    _subscribe(pisp, receiver.url)
+    _paid(pisp)
+    now = wall_clock()
+    assert len(dispatcher._claim(now, 50)) == 2  # claimed, then the process "dies" before posting
+    assert dispatcher.deliver_due(now + timedelta(seconds=1)) == 0  # leased
+    assert dispatcher.deliver_due(now + timedelta(seconds=dispatcher.lease_s + 1)) == 2
+    assert {d["Status"] for d in _inspector(pisp)} == {"DELIVERED"}
+
+
+# --- publish API, consent revocation, reset ----------------------------------------------------------------
+def test_publish_is_idempotent_on_event_id(pisp, stack):
+    body = {"EventId": "loan-L1-DISBURSED", "ClientId": pisp.partner.client_id, "EventType": RESOURCE_UPDATE,
+            "Subject": {"ResourceId": "L1", "ResourceType": "loans",
+                        "ResourceLinks": [{"Version": "4.0", "Link": f"{ISSUER}/loans/v1/loans/L1"}]},
+            "OccurredAt": "2026-12-02T10:00:00+08:00"}  # fmt: skip
+    path = f"/internal/v1/tenants/{pisp.tenant_id}/events"
+    first = stack.services["payments"].post(path, json=body, headers=stack.internal_headers)
+    assert first.status_code == 201, first.text
+    second = stack.services["payments"].post(path, json=body, headers=stack.internal_headers)
+    assert second.status_code == 200 and second.json() == first.json()
+    sets = _poll(pisp, maxEvents=10)["sets"]
+    assert list(sets) == [first.json()["Jti"]]
+    assert _claims(pisp, sets[first.json()["Jti"]])["sub"] == f"{ISSUER}/loans/v1/loans/L1"
+    unauthenticated = stack.services["payments"].post(path, json=body)
+    assert unauthenticated.status_code == 401
+    bad = stack.services["payments"].post(path, json={**body, "EventId": "x2", "OccurredAt": "yesterday"},
+                                          headers=stack.internal_headers)  # fmt: skip
+    assert bad.status_code == 400
+
+
+def test_reset_clears_the_tenants_events_deliveries_and_subscription(pisp, receiver, dispatcher, stack):
+    _subscribe(pisp, receiver.url)
+    _paid(pisp)
+    assert len(_inspector(pisp)) == 2
+    reset = stack.gateway.post("/sandbox/v1/reset", headers={"Authorization": f"Bearer {pisp.initial_token}"})
+    assert reset.status_code == 200, reset.text
+    assert _inspector(pisp) == []
+    assert _poll(pisp) == {"moreAvailable": False, "sets": {}}
+    assert _events(pisp, "GET", "/event-subscriptions").json()["Data"]["EventSubscription"] == []
