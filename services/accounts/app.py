@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from openbank_kit.db import Database
+from openbank_kit.http_client import internal_client
 from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
 from services.accounts.api import ROUTERS
@@ -22,7 +23,7 @@ def create_app(
     settings: AccountsSettings | None = None, db: Database | None = None, migrate_on_start: bool = True
 ) -> FastAPI:
     settings = settings or load_settings(AccountsSettings)
-    return create_service_app(
+    app = create_service_app(
         service="accounts",
         title="OpenBank Sandbox — accounts",
         settings=settings,
@@ -31,4 +32,8 @@ def create_app(
         migrations_dir=MIGRATIONS_DIR,
         routers=[*ROUTERS, internal_router, cashflow_router],
         migrate_on_start=migrate_on_start,
+        on_stopped=lambda app: app.state.payments_client.close(),
     )
+    # Consent revocations publish an event through payments' event API (services/accounts/consent_events.py).
+    app.state.payments_client = internal_client(settings, "payments", app.state.internal_token)
+    return app

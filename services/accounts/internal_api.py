@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from openbank_kit.internal_auth import InternalCaller
-from services.accounts import consent_service, service
+from services.accounts import consent_events, consent_service, service
 from services.accounts.schemas import (
     CaptureHoldBody,
     ConsentAuthorisationBody,
@@ -107,7 +107,9 @@ def authorise_consent(
 def revoke_consent(
     tenant_id: str, consent_id: str, body: ConsentRevocationBody, request: Request, _caller: InternalCaller
 ) -> dict:
-    return consent_service.revoke_consent(request.app.state.db, tenant_id, consent_id, body)
+    revoked = consent_service.revoke_consent(request.app.state.db, tenant_id, consent_id, body)
+    consent_events.after_revocation(request, tenant_id, consent_id)  # best effort, never fails the revocation
+    return revoked
 
 
 @router.get("/customers/{customer_id}/accounts")

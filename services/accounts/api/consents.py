@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.accounts import consent_service
+from services.accounts import consent_events, consent_service
 from services.accounts.api.deps import AISP_PREFIX, CallerDep, PageDep
 from services.accounts.schemas import AccountAccessConsentRequest
 
@@ -26,4 +26,7 @@ def get_consent(ConsentId: str, caller: CallerDep, page: PageDep, request: Reque
 @router.delete("/{ConsentId}", status_code=204)
 def delete_consent(ConsentId: str, caller: CallerDep, request: Request) -> Response:  # noqa: N803
     consent_service.delete_consent(request.app.state.db, caller, ConsentId)
+    consent_events.after_revocation(
+        request, caller.tenant_id, ConsentId
+    )  # best effort, never fails the DELETE
     return Response(status_code=204)

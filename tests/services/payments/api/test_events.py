@@ -10,8 +10,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from loadtests.partner import ISSUER
+from loadtests.partner import ISSUER, pkce_pair
 from openbank_kit.clock import wall_clock
+from openbank_kit.http_client import ServiceClient
+from tests.gateway.test_authorization_code import authorization_url, exchange, headless, push, redirect_params
 from tests.obie_schema import assert_obie_response, schema_by_name, validate_body
 from tests.services.payments.conftest import OTHER_BANK_NUMBER, make_pisp
 
@@ -301,6 +303,92 @@ def test_reset_clears_the_tenants_events_deliveries_and_subscription(pisp, recei
     assert len(_inspector(pisp)) == 2
     reset = stack.gateway.post("/sandbox/v1/reset", headers={"Authorization": f"Bearer {pisp.initial_token}"})
     assert reset.status_code == 200, reset.text
+    pisp._app_token = None  # tokens issued before a reset are refused
     assert _inspector(pisp) == []
     assert _poll(pisp) == {"moreAvailable": False, "sets": {}}
     assert _events(pisp, "GET", "/event-subscriptions").json()["Data"]["EventSubscription"] == []
+
+
+# --- consent revocation (accounts → payments' publish API) -------------------------------------------------
+AISP = "/open-banking/v4.0/aisp"
+
+
+@pytest.fixture
+def accounts_reach_payments(stack):
+    accounts = stack.services["accounts"].app
+    original = accounts.state.payments_client
+    accounts.state.payments_client = ServiceClient(
+        "http://payments", client=stack.services["payments"],
+        token_provider=lambda: stack.settings.internal_token, max_retries=0,
+    )  # fmt: skip
+    yield accounts
+    accounts.state.payments_client = original
+
+
+def _authorised_aisp_consent(pisp, username: str = "zhang.wei") -> tuple[str, str]:
+    app = pisp.token_for("accounts")
+    created = pisp.call("POST", f"{AISP}/account-access-consents", app,
+                        json={"Data": {"Permissions": ["ReadAccountsBasic"]}, "Risk": {}})  # fmt: skip
+    assert created.status_code == 201, created.text
+    consent_id = created.json()["Data"]["ConsentId"]
+    verifier, challenge = pkce_pair()
+    request_uri = push(
+        pisp.stack, pisp.partner, challenge, scope="openid accounts", openbanking_intent_id=consent_id
+    )
+    params = redirect_params(headless(pisp.stack, pisp.initial_token,
+                                      authorization_url(pisp.partner.client_id, request_uri), username=username))  # fmt: skip
+    assert exchange(pisp.stack, pisp.partner, params["code"], verifier).status_code == 200
+    return consent_id, app
+
+
+def _revoked_events(pisp) -> list[dict]:
+    sets = _poll(pisp, maxEvents=50)["sets"]
+    return [c for c in (_claims(pisp, s) for s in sets.values()) if REVOKED in c["events"]]
+
+
+def test_tpp_delete_of_an_authorised_consent_emits_consent_authorization_revoked(
+    pisp, accounts_reach_payments
+):
+    consent_id, app = _authorised_aisp_consent(pisp)
+    deleted = pisp.call("DELETE", f"{AISP}/account-access-consents/{consent_id}", app)
+    assert deleted.status_code == 204, deleted.text
+    again = pisp.call("DELETE", f"{AISP}/account-access-consents/{consent_id}", app)
+    assert again.status_code == 204
+    revoked = _revoked_events(pisp)
+    assert len(revoked) == 1  # the second DELETE republished the same EventId: still one event
+    subject = revoked[0]["events"][REVOKED]["subject"]
+    assert subject["http://openbanking.org.uk/rid"] == consent_id
+    assert subject["http://openbanking.org.uk/rty"] == "account-access-consents"
+    assert revoked[0]["sub"] == f"{ISSUER}{AISP}/account-access-consents/{consent_id}"
+    unauthorised = pisp.call("POST", f"{AISP}/account-access-consents", app,
+                             json={"Data": {"Permissions": ["ReadAccountsBasic"]}, "Risk": {}})  # fmt: skip
+    pisp.call("DELETE", f"{AISP}/account-access-consents/{unauthorised.json()['Data']['ConsentId']}", app)
+    assert len(_revoked_events(pisp)) == 1  # an AWAU consent deleted was never authorised: no event
+
+
+def test_bank_side_revocation_emits_the_event_and_never_fails_when_payments_is_down(
+    pisp, stack, accounts_reach_payments
+):
+    consent_id, _ = _authorised_aisp_consent(pisp)
+    accounts_reach_payments.state.payments_client = ServiceClient(
+        "http://127.0.0.1:9", max_retries=0, timeout_s=1
+    )
+    path = f"/internal/v1/tenants/{pisp.tenant_id}/consents/{consent_id}/revocation"
+    revoked = stack.services["accounts"].post(
+        path, json={"CustomerId": "CUS000001"}, headers=stack.internal_headers
+    )
+    assert (
+        revoked.status_code == 200 and revoked.json()["Data"]["Status"] == "CANC"
+    )  # payments down: still revoked
+    assert _revoked_events(pisp) == []  # best effort: lost while payments was down (logged)
+    accounts_reach_payments.state.payments_client = ServiceClient(
+        "http://payments", client=stack.services["payments"],
+        token_provider=lambda: stack.settings.internal_token, max_retries=0,
+    )  # fmt: skip
+    again = stack.services["accounts"].post(
+        path, json={"CustomerId": "CUS000001"}, headers=stack.internal_headers
+    )
+    assert again.status_code == 200  # revoking again (idempotent) publishes it now
+    assert [
+        c["events"][REVOKED]["subject"]["http://openbanking.org.uk/rid"] for c in _revoked_events(pisp)
+    ] == [consent_id]
