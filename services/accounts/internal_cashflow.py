@@ -207,3 +207,22 @@ def get_account_by_identification(
                 "Name": owner.full_name if owner else account.nickname,
             }
         }
+
+
+@router.get("/accounts/{account_id}/identification")
+def get_account_identification(
+    tenant_id: str, account_id: str, request: Request, _caller: InternalCaller
+) -> dict:
+    """An account's 19-digit number by id, internal accounts included (payments shows billers' settlement accounts)."""
+    with request.app.state.db.read_session() as session:
+        account = session.get(Account, (tenant_id, account_id))
+        if account is None:
+            raise NotFound(message="no such account")
+        return {
+            "Data": {
+                "AccountId": account.account_id,
+                "Identification": account.account_number,
+                "Status": account.status,
+                "Name": account.nickname,
+            }
+        }

@@ -84,3 +84,15 @@ def post(accounts: ServiceClient, tenant_id: str, key: str, posting: dict) -> Po
             return Refused(errors[0].get("Message", "refused"))
         raise ServiceUnavailable(message="the ledger cannot answer now; retry later")
     raise ServiceUnavailable(message="the ledger is still processing this posting; retry later")
+
+
+def account_identification(accounts: ServiceClient, tenant_id: str, account_id: str) -> dict | None:
+    """An account's number and name by id (internal accounts included), or None."""
+    response = _call(
+        accounts, "GET", f"/internal/v1/tenants/{tenant_id}/accounts/{account_id}/identification"
+    )
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise ServiceUnavailable(message="the ledger cannot answer now; retry later")
+    return response.json()["Data"]

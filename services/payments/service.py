@@ -25,7 +25,7 @@ from openbank_kit.http_client import ServiceClient
 from openbank_kit.idempotency import IdempotencyStore, StoredResponse, validate_idempotency_key
 from openbank_kit.ids import new_id
 from openbank_kit.money import Money
-from services.payments import ledger, repository
+from services.payments import billpay, ledger, repository
 from services.payments.domain.errors import ConsentNotUsable, PaymentMismatch, UnsupportedScheme
 from services.payments.domain.limits import check_outflow
 from services.payments.domain.states import CONSENT_TRANSITIONS, PAYMENT_TRANSITIONS, transition
@@ -146,8 +146,11 @@ def create_consent(
         debtor_number = check_account(initiation["DebtorAccount"], f"{path}.DebtorAccount")
         if debtor_number == creditor_number:
             raise FieldInvalid(f"{path}.CreditorAccount.Identification", "the creditor is the debtor account")
-    creditor_account_id = None
-    if creditor_number.startswith(BANK_BIN):
+    # A bill payment credits the biller's settlement account (an internal account the number lookup refuses).
+    creditor_account_id = billpay.check_bill_consent(
+        db, accounts, caller.tenant_id, initiation, amount.fen, creditor_number
+    )
+    if creditor_account_id is None and creditor_number.startswith(BANK_BIN):
         creditor = ledger.account_by_number(accounts, caller.tenant_id, creditor_number)
         if creditor is None:
             raise FieldInvalid(
@@ -395,6 +398,8 @@ def create_payment(
             raise PaymentMismatch(message="the Risk differs from the consent's", path="Risk")
         today = now.date()
         refused = _count_outflow(session, consent, today)
+        if not refused:
+            billpay.hold_bill(session, caller.tenant_id, consent.initiation)  # a bill is paid once
         assert consent.debtor_account_id is not None and consent.customer_id is not None
         payment = DomesticPayment(
             tenant_id=caller.tenant_id,
@@ -492,6 +497,7 @@ def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, paymen
         payment.status = transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
         payment.status_updated_at = now
         session.add(payment)
+        billpay.payment_settled(session, tenant_id, consent.initiation, target)
         payment_status_changed(session, payment, now)
         session.commit()
 
