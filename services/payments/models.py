@@ -105,6 +105,17 @@ class DomesticPayment(SQLModel, table=True):
     status_updated_at: datetime = Field(sa_type=UtcDateTime)
 
 
+class CustomerOutflowDay(SQLModel, table=True):
+    """PISP outflows of one customer (all accounts) on one day: the bank's channel limit, locked like the account's."""
+
+    __tablename__ = "customer_outflow_day"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(primary_key=True, max_length=40)
+    day: date = Field(primary_key=True)
+    outflow_fen: int = Field(sa_column=_fen())
+
+
 class AccountOutflowDay(SQLModel, table=True):
     """PISP outflows of one account on one day, counted before posting; the row lock serialises the check."""
 
@@ -138,6 +149,7 @@ class FundsConfirmationConsent(SQLModel, table=True):
 
 _RUNTIME = [
     AccountOutflowDay.__table__,
+    CustomerOutflowDay.__table__,
     DomesticPayment.__table__,
     DomesticPaymentConsent.__table__,
     FundsConfirmationConsent.__table__,

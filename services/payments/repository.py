@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from services.payments.models import (
     AccountOutflowDay,
+    CustomerOutflowDay,
     DomesticPayment,
     DomesticPaymentConsent,
     FundsConfirmationConsent,
@@ -57,24 +58,34 @@ def payments_in_status(session: Session, tenant_id: str, statuses: list[str], li
     return list(session.scalars(query))
 
 
-def locked_outflow_day(session: Session, tenant_id: str, account_id: str, day: date) -> AccountOutflowDay:
-    """The account's counter for `day`, created if missing, locked until the unit of work ends."""
-    query = select(AccountOutflowDay).where(
-        AccountOutflowDay.tenant_id == tenant_id,
-        AccountOutflowDay.account_id == account_id,
-        AccountOutflowDay.day == day,
+def _locked_day_counter(session: Session, model, day: date, **key: str):
+    """A per-day counter row (created if missing), locked until the unit of work ends."""
+    query = select(model).where(
+        *(getattr(model, name) == value for name, value in key.items()), model.day == day
     )
     row = session.scalars(query.with_for_update()).first()
     if row is not None:
         return row
     try:
         with session.begin_nested():  # a concurrent first payment of the day may insert it first
-            session.add(AccountOutflowDay(tenant_id=tenant_id, account_id=account_id, day=day, outflow_fen=0))
+            session.add(model(**key, day=day, outflow_fen=0))
     except IntegrityError:
         pass
     row = session.scalars(query.with_for_update()).first()
     assert row is not None
     return row
+
+
+def locked_outflow_day(session: Session, tenant_id: str, account_id: str, day: date) -> AccountOutflowDay:
+    """The account's counter for `day`, locked until the unit of work ends."""
+    return _locked_day_counter(session, AccountOutflowDay, day, tenant_id=tenant_id, account_id=account_id)
+
+
+def locked_customer_outflow_day(
+    session: Session, tenant_id: str, customer_id: str, day: date
+) -> CustomerOutflowDay:
+    """The customer's counter for `day` (all their accounts), locked until the unit of work ends."""
+    return _locked_day_counter(session, CustomerOutflowDay, day, tenant_id=tenant_id, customer_id=customer_id)
 
 
 def outflow_between_fen(session: Session, tenant_id: str, account_id: str, first: date, last: date) -> int:

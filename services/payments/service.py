@@ -27,7 +27,7 @@ from openbank_kit.ids import new_id
 from openbank_kit.money import Money
 from services.payments import billpay, ledger, repository
 from services.payments.domain.errors import ConsentNotUsable, PaymentMismatch, UnsupportedScheme
-from services.payments.domain.limits import check_outflow
+from services.payments.domain.limits import check_customer_outflow, check_outflow
 from services.payments.domain.states import CONSENT_TRANSITIONS, PAYMENT_TRANSITIONS, transition
 from services.payments.events.outbox import payment_status_changed
 from services.payments.models import DomesticPayment, DomesticPaymentConsent
@@ -363,8 +363,18 @@ def _count_outflow(session: Session, consent: DomesticPaymentConsent, today: dat
     breach = check_outflow(account_class, consent.amount_fen, row.outflow_fen, year_fen)
     if breach is not None:
         return REASON_LIMIT, f"{breach.code}: {breach.description}"
+    assert consent.customer_id is not None
+    # Locks in a fixed order (account row, then customer row) so concurrent payments cannot deadlock.
+    customer_row = repository.locked_customer_outflow_day(
+        session, consent.tenant_id, consent.customer_id, today
+    )
+    breach = check_customer_outflow(consent.amount_fen, customer_row.outflow_fen)
+    if breach is not None:
+        return REASON_LIMIT, f"{breach.code}: {breach.description}"
     row.outflow_fen += consent.amount_fen
+    customer_row.outflow_fen += consent.amount_fen
     session.add(row)
+    session.add(customer_row)
     return None
 
 
@@ -487,13 +497,19 @@ def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, paymen
             insufficient = "insufficient funds" in outcome.message
             payment.status_reason_code = REASON_INSUFFICIENT_FUNDS if insufficient else REASON_NOT_ALLOWED
             payment.status_reason = outcome.message[:500]
-            # Nothing moved: give the amount back to the account's class limits.
+            # Nothing moved: give the amount back to the account's class limits and the customer's daily limit.
             row = repository.locked_outflow_day(
                 session, tenant_id, payment.debtor_account_id, payment.outflow_day
             )
             row.outflow_fen -= payment.amount_fen
             assert row.outflow_fen >= 0
             session.add(row)
+            customer_row = repository.locked_customer_outflow_day(
+                session, tenant_id, payment.customer_id, payment.outflow_day
+            )
+            customer_row.outflow_fen -= payment.amount_fen
+            assert customer_row.outflow_fen >= 0
+            session.add(customer_row)
         payment.status = transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
         payment.status_updated_at = now
         session.add(payment)

@@ -2,7 +2,7 @@
 
 Figures from PBOC 银发〔2018〕16号 (see research/china_domain.md); a bank sets its own here, in one place.
 A PISP payment is a payment to a third party, so every one counts as an outflow to a non-bound account.
-Class Ⅰ and business accounts have no class limit (only the bank's channel limits, not modelled).
+Class Ⅰ and business accounts have no class limit; every customer has the bank's open-API channel limit below.
 """
 
 from __future__ import annotations
@@ -59,5 +59,23 @@ def check_outflow(
         return LimitBreach(
             f"{name}_ANNUAL_OUTFLOW_LIMIT",
             f"a Class {account_class} account pays out at most {_yuan(limits.annual_outflow_fen)} CNY a year",
+        )
+    return None
+
+
+# The bank's channel limit for payments a customer authorises in the open-API consent journey (password + SMS
+# one-time code): ¥50,000 a day per customer across all their accounts, the common figure for SMS-OTP
+# authentication (research/china_domain.md, "Mobile banking transfer limits": bank policy).
+CUSTOMER_DAILY_OUTFLOW_FEN = 5_000_000
+
+
+def check_customer_outflow(amount_fen: int, used_today_fen: int) -> LimitBreach | None:
+    """The customer's daily channel limit, counted across accounts; None if the payment fits."""
+    assert amount_fen > 0 and used_today_fen >= 0
+    if used_today_fen + amount_fen > CUSTOMER_DAILY_OUTFLOW_FEN:
+        return LimitBreach(
+            "CUSTOMER_DAILY_TRANSFER_LIMIT",
+            f"a customer pays out at most {_yuan(CUSTOMER_DAILY_OUTFLOW_FEN)} CNY a day through open-API payments "
+            f"across all their accounts; {_yuan(used_today_fen)} CNY already today",
         )
     return None

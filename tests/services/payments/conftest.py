@@ -93,6 +93,19 @@ class Pisp:
         )  # fmt: skip
         assert response.status_code == 201, response.text
 
+    def move_out(self, account_id: str, fen: int) -> None:
+        """Money leaves outside the payments service (a card purchase), straight through the ledger."""
+        amount = {"Amount": f"{fen // 100}.{fen % 100:02d}", "Currency": "CNY"}
+        response = self.stack.services["accounts"].post(
+            f"/internal/v1/tenants/{self.tenant_id}/ledger/transactions",
+            json={"Category": "CARD", "Description": "test debit", "Postings": [
+                {"AccountId": account_id, "CreditDebitIndicator": "Debit", "Amount": amount},
+                {"AccountId": "INT-SETTLEMENT-ECOM", "CreditDebitIndicator": "Credit", "Amount": amount},
+            ]},
+            headers={**self.stack.internal_headers, "x-idempotency-key": "debit-" + secrets.token_hex(8)},
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+
     def ledger_balanced(self) -> bool:
         response = self.stack.services["accounts"].get(
             f"/internal/v1/tenants/{self.tenant_id}/ledger/check", headers=self.stack.internal_headers

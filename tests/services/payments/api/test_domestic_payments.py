@@ -94,6 +94,9 @@ def test_a_payment_to_another_bank_is_in_clearing_until_the_clock_moves(pisp):
 def test_insufficient_funds_is_rejected_with_a_reason_and_nothing_moves(pisp):
     debtor = _class(pisp, "zhang.wei", "I")
     creditor = pisp.accounts_of("li.na")[0]
+    pisp.move_out(
+        debtor["AccountId"], pisp.balance_fen(debtor["AccountId"]) - 10_000
+    )  # leave ¥100 (within limits)
     before = pisp.balance_fen(debtor["AccountId"]), pisp.balance_fen(creditor["AccountId"])
     too_much = f"{before[0] // 100 + 1}.00"
     body = pisp.consent_body(creditor["Identification"], too_much, debtor=debtor["Identification"])
