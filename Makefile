@@ -32,6 +32,7 @@ bench: $(INSTALLED)
 	$(BIN)/openbank bench provisioning --backend all
 	$(BIN)/openbank bench tokens --peer
 	$(BIN)/openbank bench gateway
+	$(BIN)/openbank bench payments
 
 clean:
 	rm -rf var

@@ -16,10 +16,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-import secrets
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -27,18 +25,15 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from loadtests.processes import cpu_seconds, free_port, wait_ready
+from loadtests.processes import BenchStack
 from openbank_cli.stack import LocalStack
-from openbank_kit import pg_admin
 from openbank_kit.clock import tenant_now
-from openbank_kit.settings import load_settings
 
 SLO_P99_MS = 50.0
 WARMUP_DECISIONS = 200
 PARTNER_APPS = (
     4  # the load comes from several partners, as it would (and stays under the per-client rate limit)
 )
-DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # Per worker process (overflow doubles it): 3 services × 2 workers × 8 stays well under PostgreSQL's 100 connections,
 # which the server shares with whatever else runs on it.
 DB_POOL_SIZE = 4
@@ -48,90 +43,24 @@ AMOUNTS = ("5000.00", "20000.00", "50000.00", "80000.00")
 def run_lending_benchmark(
     *, rate: int, duration_s: int, users: int, workers: int, out: Path, emit: Callable[[str], None]
 ) -> int:
-    admin_url = os.environ.get("OPENBANK_BENCH_DATABASE_URL", DEFAULT_ADMIN_URL)
-    name = pg_admin.fresh_database_name("openbank_bench")
-    database_url = pg_admin.create_database(admin_url, name)
-    ports = {service: free_port() for service in ("gateway", "accounts", "loans")}
-    issuer = f"http://127.0.0.1:{ports['gateway']}"
     out.mkdir(parents=True, exist_ok=True)
-    processes: list[subprocess.Popen] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="openbank-lending-bench-") as var_dir:
-            overrides = {"var_dir": var_dir, "issuer": issuer, "database_url": database_url,
-                         "internal_token": secrets.token_urlsafe(16), "db_pool_size": DB_POOL_SIZE}  # fmt: skip
-            redis_url = os.environ.get("OPENBANK_BENCH_REDIS_URL")
-            if redis_url:
-                overrides["redis_url"] = redis_url
-            settings = load_settings(**overrides)
-            stack = LocalStack(settings)
-            stack.migrate()
-            emit("provisioning tenant bench (default world)…")
-            initial_token = stack.tenant_service().create("bench").initial_access_token
-            env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBANK_")}
-            env.update({"OPENBANK_VAR_DIR": var_dir, "OPENBANK_ISSUER": issuer, "OPENBANK_DATABASE_URL": database_url,
-                        "OPENBANK_INTERNAL_TOKEN": settings.internal_token, "OPENBANK_LOG_LEVEL": "WARNING",
-                        "OPENBANK_DB_POOL_SIZE": str(DB_POOL_SIZE),
-                        **{f"OPENBANK_{s.upper()}_PORT": str(p) for s, p in ports.items()}})  # fmt: skip
-            if redis_url:
-                env["OPENBANK_REDIS_URL"] = redis_url
-            for service, module in (("accounts", "services.accounts.app"), ("loans", "services.loans.app"),
-                                    ("gateway", "gateway.app")):  # fmt: skip
-                processes.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "uvicorn",
-                            f"{module}:create_app",
-                            "--factory",
-                            "--port",
-                            str(ports[service]),
-                            "--workers",
-                            str(workers),
-                            "--no-access-log",
-                            "--log-level",
-                            "warning",
-                        ],
-                        env=env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )  # fmt: skip
-                )
-            for port in ports.values():
-                wait_ready(f"http://127.0.0.1:{port}")
-            needed = rate * duration_s + WARMUP_DECISIONS + rate  # a second of slack
-            work = _prepare(stack, settings, issuer, initial_token, needed, emit)
-            stack.dispose()
-            _warm_up(issuer, work["Decisions"][:WARMUP_DECISIONS])
-            work["Decisions"] = work["Decisions"][WARMUP_DECISIONS:]
-            work_path = Path(var_dir) / "work.json"
-            work_path.write_text(json.dumps(work))
-            names = ("accounts", "loans", "gateway")
-            cpu_before = {
-                name: cpu_seconds(process.pid) for name, process in zip(names, processes, strict=True)
-            }
-            code, decisions = _run_locust(issuer, work_path, rate, duration_s, users, out, emit)
-            if decisions:
-                spent = {
-                    name: cpu_seconds(p.pid) - cpu_before[name]
-                    for name, p in zip(names, processes, strict=True)
-                }
-                emit(
-                    "CPU per decision (includes the no-op calls): "
-                    + ", ".join(
-                        f"{name} {seconds * 1000 / decisions:.1f} ms" for name, seconds in spent.items()
-                    )
-                )
-            return code
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        pg_admin.drop_database(admin_url, name)
+    emit("provisioning tenant bench (default world), starting accounts, loans and the gateway…")
+    with BenchStack(("accounts", "loans", "gateway"), workers=workers, pool_size=DB_POOL_SIZE) as bench:
+        needed = rate * duration_s + WARMUP_DECISIONS + rate  # a second of slack
+        work = _prepare(bench.stack, bench.settings, bench.issuer, bench.initial_token, needed, emit)
+        _warm_up(bench.issuer, work["Decisions"][:WARMUP_DECISIONS])
+        work["Decisions"] = work["Decisions"][WARMUP_DECISIONS:]
+        work_path = out / "work.json"
+        work_path.write_text(json.dumps(work))
+        cpu_before = bench.cpu()
+        code, decisions = _run_locust(bench.issuer, work_path, rate, duration_s, users, out, emit)
+        if decisions:
+            spent = {name: seconds - cpu_before[name] for name, seconds in bench.cpu().items()}
+            emit(
+                "CPU per decision (includes the no-op calls): "
+                + ", ".join(f"{name} {seconds * 1000 / decisions:.1f} ms" for name, seconds in spent.items())
+            )
+        return code
 
 
 def _client_token(issuer: str, initial_token: str) -> tuple[str, str]:

@@ -1,13 +1,19 @@
-"""Starting real sandbox processes for benchmarks: free ports, readiness."""
+"""Starting real sandbox processes for benchmarks: free ports, readiness, CPU, a whole stack on a fresh database."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
+
+from openbank_kit import pg_admin
 
 READY_TIMEOUT_S = 30.0
 
@@ -47,3 +53,101 @@ def cpu_seconds(pid: int) -> float:
         if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+SERVICE_MODULES = {
+    "gateway": "gateway.app",
+    "accounts": "services.accounts.app",
+    "payments": "services.payments.app",
+    "loans": "services.loans.app",
+}
+DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+class BenchStack:
+    """A fresh PostgreSQL database, tenant `bench` with the default world, and the named processes as uvicorn servers
+    on free ports (the gateway last, once the services answer). Used as a context manager; everything is stopped and
+    the database dropped at the end.
+
+    OPENBANK_BENCH_DATABASE_URL names the server (default the local one); OPENBANK_BENCH_REDIS_URL, when set, gives the
+    gateway Redis for its shared state.
+    """
+
+    def __init__(
+        self, services: tuple[str, ...], *, workers: int = 1, pool_size: int = 4, prefix: str = "bench"
+    ):
+        self.services = services
+        self.workers = workers
+        self.pool_size = (
+            pool_size  # per worker process (overflow doubles it): stays under PostgreSQL's 100 connections
+        )
+        self.admin_url = os.environ.get("OPENBANK_BENCH_DATABASE_URL", DEFAULT_ADMIN_URL)
+        self.database_name = pg_admin.fresh_database_name(f"openbank_{prefix}")
+        self.ports = {service: free_port() for service in services}
+        self.issuer = f"http://127.0.0.1:{self.ports['gateway']}"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._var_dir: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> BenchStack:
+        from openbank_cli.stack import LocalStack
+        from openbank_kit.settings import load_settings
+
+        self.database_url = pg_admin.create_database(self.admin_url, self.database_name)
+        try:
+            self._var_dir = tempfile.TemporaryDirectory(prefix="openbank-bench-")
+            overrides = {"var_dir": self._var_dir.name, "issuer": self.issuer, "database_url": self.database_url,
+                         "internal_token": secrets.token_urlsafe(16), "db_pool_size": self.pool_size,
+                         **{f"{s}_port": p for s, p in self.ports.items()}}  # fmt: skip
+            redis_url = os.environ.get("OPENBANK_BENCH_REDIS_URL")
+            if redis_url:
+                overrides["redis_url"] = redis_url
+            self.settings = load_settings(**overrides)
+            self.stack = LocalStack(self.settings)
+            self.stack.migrate()
+            self.initial_token = self.stack.tenant_service().create("bench").initial_access_token
+            self.env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBANK_")}
+            self.env.update({"OPENBANK_VAR_DIR": self._var_dir.name, "OPENBANK_ISSUER": self.issuer,
+                             "OPENBANK_DATABASE_URL": self.database_url,
+                             "OPENBANK_INTERNAL_TOKEN": self.settings.internal_token, "OPENBANK_LOG_LEVEL": "WARNING",
+                             "OPENBANK_DB_POOL_SIZE": str(self.pool_size),
+                             **{f"OPENBANK_{s.upper()}_PORT": str(p) for s, p in self.ports.items()}})  # fmt: skip
+            if redis_url:
+                self.env["OPENBANK_REDIS_URL"] = redis_url
+            for service in sorted(self.services, key=lambda name: name == "gateway"):
+                self.start(service)
+            return self
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, service: str) -> subprocess.Popen:
+        """(Re)start one process and wait until it is ready."""
+        command = [sys.executable, "-m", "uvicorn", f"{SERVICE_MODULES[service]}:create_app", "--factory",
+                   "--port", str(self.ports[service]), "--workers", str(self.workers), "--no-access-log",
+                   "--log-level", "warning"]  # fmt: skip
+        process = subprocess.Popen(
+            command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.processes[service] = process
+        wait_ready(self.url(service))
+        return process
+
+    def cpu(self) -> dict[str, float]:
+        return {service: cpu_seconds(process.pid) for service, process in self.processes.items()}
+
+    def __exit__(self, *_exc) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if hasattr(self, "stack"):
+            self.stack.dispose()
+        pg_admin.drop_database(self.admin_url, self.database_name)
+        if self._var_dir is not None:
+            self._var_dir.cleanup()

@@ -344,6 +344,26 @@ def bench_lending(
     raise typer.Exit(code)
 
 
+@bench_app.command("payments")
+@expected_errors
+def bench_payments(
+    rate: Annotated[int, typer.Option(min=1, max=2000, help="payments per second to offer")] = 200,
+    duration_s: Annotated[int, typer.Option("--duration", min=5, max=600, help="measured seconds")] = 30,
+    users: Annotated[int, typer.Option(min=1, max=2000, help="concurrent Locust users")] = 32,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="uvicorn workers per process")] = 2,
+    out: Annotated[Path, typer.Option(help="where Locust's CSV and HTML reports go")] = Path(
+        "var/bench-payments"
+    ),
+) -> None:
+    """Same-bank payments per second and p50/p99 through the gateway on PostgreSQL, beside pgbench; Locust."""
+    from loadtests.payments_bench import run_payments_benchmark
+
+    code = run_payments_benchmark(
+        rate=rate, duration_s=duration_s, users=users, workers=workers, out=out, emit=print
+    )
+    raise typer.Exit(code)
+
+
 def main() -> None:
     try:
         app()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import subprocess
 
 from sqlalchemy import create_engine, make_url, text
 
@@ -39,3 +41,23 @@ def create_database(admin_url: str, name: str) -> str:
 
 def drop_database(admin_url: str, name: str) -> None:
     _execute_as_admin(admin_url, name, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pgbench_tps(admin_url: str, clients: int, seconds: int) -> float:
+    """pgbench's TPC-B-like rate (scale 1) on the server of `admin_url`, in a database of its own, dropped after.
+
+    The reference figure the benchmarks print beside their own: what this PostgreSQL server does on this machine."""
+    name = fresh_database_name("openbank_pgbench")
+    url = make_url(create_database(admin_url, name))
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    try:
+        subprocess.run(
+            ["pgbench", *args, "-i", "-q", "-s", "1", name], env=env, check=True, capture_output=True
+        )
+        result = subprocess.run(["pgbench", *args, "-c", str(clients), "-j", "2", "-T", str(seconds), name],
+                                env=env, check=True, capture_output=True, text=True)  # fmt: skip
+    finally:
+        drop_database(admin_url, name)
+    match = re.search(r"tps = ([\d.]+)", result.stdout)
+    return float(match.group(1)) if match else float("nan")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import shutil
 import statistics
 import subprocess
@@ -24,7 +23,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from sqlalchemy import make_url
 
 from loadtests.partner import Partner
 from loadtests.processes import free_port, wait_ready
@@ -54,19 +52,6 @@ def _customer_token(settings, tenant_id: str, client_id: str, consent_id: str, p
         return issuer.issue(claims)[0]
     finally:
         db.dispose()
-
-
-def _pgbench_tps(database_url: str, clients: int, seconds: int) -> float:
-    url = make_url(database_url)
-    env = {**os.environ, "PGPASSWORD": url.password or ""}
-    args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
-    subprocess.run(
-        ["pgbench", *args, "-i", "-q", "-s", "1", url.database], env=env, check=True, capture_output=True
-    )
-    result = subprocess.run(["pgbench", *args, "-c", str(clients), "-j", "2", "-T", str(seconds), url.database],
-                            env=env, check=True, capture_output=True, text=True)  # fmt: skip
-    match = re.search(r"tps = ([\d.]+)", result.stdout)
-    return float(match.group(1)) if match else float("nan")
 
 
 def run(admin_url: str, calls: int, threads: int, seconds: int) -> dict:
@@ -99,7 +84,7 @@ def run(admin_url: str, calls: int, threads: int, seconds: int) -> dict:
         result = _measure(
             settings, initial_token, f"http://127.0.0.1:{accounts_port}", calls, threads, seconds
         )
-        result["pgbench_tps"] = _pgbench_tps(database_url, threads, seconds)
+        result["pgbench_tps"] = pg_admin.pgbench_tps(admin_url, threads, seconds)
         return result
     finally:
         for process in processes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -218,6 +219,43 @@ def test_push_delivers_a_signed_set_the_partner_verifies_with_the_gateway_jwks(p
     assert {d["Status"] for d in deliveries} == {"DELIVERED"}
     assert all(d["Attempts"][0]["ResponseStatus"] == 202 for d in deliveries)
     assert _poll(pisp)["sets"] == {}  # delivered by push: acknowledged
+
+
+def test_end_to_end_payment_settles_balances_move_in_aisp_and_the_webhook_gets_a_signed_event(
+    pisp, receiver, dispatcher
+):
+    """The issue's whole story as a partner lives it: subscribe, consent, the persona approves (headless), pay;
+    both balances read back through AISP with the customers' own consents; the push is verified with the jwks."""
+    from tests.services.payments.api.test_domestic_payments import _aisp_balance
+
+    _subscribe(pisp, receiver.url, EventTypes=[RESOURCE_UPDATE])
+    debtor = next(a for a in pisp.accounts_of("zhang.wei") if a["AccountClass"] == "I")
+    creditor = pisp.accounts_of("li.na")[0]
+    before = (_aisp_balance(pisp, "zhang.wei", debtor["AccountId"]),
+              _aisp_balance(pisp, "li.na", creditor["AccountId"]))  # fmt: skip
+    body = pisp.consent_body(creditor["Identification"], "88.80")
+    created = pisp.create_consent(body)
+    assert created.status_code == 201, created.text
+    consent_id = created.json()["Data"]["ConsentId"]
+    token = pisp.authorise(consent_id, "zhang.wei", account_ids=[debtor["AccountId"]])
+    paid = pisp.pay(body, consent_id, token)
+    assert paid.status_code == 201 and paid.json()["Data"]["Status"] == "ACCC", paid.text
+    payment_id = paid.json()["Data"]["DomesticPaymentId"]
+
+    after = (_aisp_balance(pisp, "zhang.wei", debtor["AccountId"]),
+             _aisp_balance(pisp, "li.na", creditor["AccountId"]))  # fmt: skip
+    assert Decimal(after[0]) == Decimal(before[0]) - Decimal("88.80")
+    assert Decimal(after[1]) == Decimal(before[1]) + Decimal("88.80")
+
+    assert dispatcher.deliver_due(wall_clock()) == 2  # RCVD then ACCC
+    claims = [_claims(pisp, set_jwt.decode()) for _, _, set_jwt in receiver.received]
+    assert [c["txn"] for c in claims] == [f"{payment_id}-RCVD", f"{payment_id}-ACCC"]
+    settled = claims[-1]
+    assert settled["iss"] == ISSUER and settled["aud"] == pisp.partner.client_id
+    assert settled["sub"].endswith(f"/domestic-payments/{payment_id}")
+    update = settled["events"][RESOURCE_UPDATE]["subject"]
+    assert update["http://openbanking.org.uk/rid"] == payment_id
+    assert update["http://openbanking.org.uk/rty"] == "domestic-payments"
 
 
 def test_failing_receiver_backs_off_dead_letters_and_redeliver_requeues(pisp, receiver, dispatcher, stack):

@@ -1,0 +1,55 @@
+"""Locust scenario: same-bank domestic payments (`POST /open-banking/v4.0/pisp/domestic-payments`) through the
+gateway at a fixed rate per user, each with its own authorised consent, customer token and idempotency key.
+
+Run by `openbank bench payments`, which prepares the work list (PAYMENTS_BENCH_WORK, a JSON file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+from locust import HttpUser, constant_throughput, events, task
+
+_WORK: list[dict] = []
+_CURSOR = {"next": 0}
+_LOCK = threading.Lock()
+SETTLED = ("ACCC", "ACSC")  # same-bank settles at once
+
+
+@events.init.add_listener
+def _load_work(environment, **_kwargs) -> None:
+    with open(os.environ["PAYMENTS_BENCH_WORK"]) as handle:
+        _WORK.extend(json.load(handle))
+
+
+def _next_item() -> dict | None:
+    with _LOCK:
+        index = _CURSOR["next"]
+        if index >= len(_WORK):
+            return None
+        _CURSOR["next"] = index + 1
+        return _WORK[index]
+
+
+class PaymentUser(HttpUser):
+    wait_time = constant_throughput(float(os.environ.get("PAYMENTS_BENCH_PER_USER_RATE", "5")))
+
+    @task
+    def pay(self) -> None:
+        item = _next_item()
+        if item is None:
+            self.environment.runner.quit()  # bounded: one prepared consent per payment
+            return
+        with self.client.post(
+            "/open-banking/v4.0/pisp/domestic-payments",
+            json=item["Body"],
+            headers={"Authorization": f"Bearer {item['Token']}", "x-idempotency-key": item["Key"]},
+            name="POST /open-banking/v4.0/pisp/domestic-payments",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 201:
+                response.failure(f"{response.status_code}: {response.text[:200]}")
+            elif response.json()["Data"]["Status"] not in SETTLED:
+                response.failure(f"not settled: {response.json()['Data']['Status']}")
