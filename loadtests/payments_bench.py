@@ -88,11 +88,12 @@ def _debtors(bench: BenchStack) -> list[tuple[str, str, str]]:
     return [first[customer] for customer in sorted(first)]
 
 
-def _prepare(bench: BenchStack, needed: int, emit) -> list[dict]:
+def _prepare(bench: BenchStack, needed: int, emit, app: tuple[str, str] | None = None) -> list[dict]:
+    """`app` (client id, client-credentials token) is the partner's, or a new one is registered."""
     from gateway.oauth.keys import KeyStore
     from gateway.oauth.tokens import AccessTokenClaims, AccessTokenIssuer
 
-    client_id, app_token = _app(bench.issuer, bench.initial_token)
+    client_id, app_token = app or _app(bench.issuer, bench.initial_token)
     debtors = _debtors(bench)
     emit(f"preparing {needed} authorised payment consents over {len(debtors)} customers…")
     issuer_keys = AccessTokenIssuer(bench.issuer, KeyStore(bench.stack.databases["gateway"]))
