@@ -13,11 +13,7 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +21,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from loadtests.processes import BenchStack
+from loadtests.processes import BenchStack, run_locust_headless
 from openbank_cli.stack import LocalStack
 from openbank_kit.clock import tenant_now
 
@@ -185,25 +181,18 @@ JOURNEY_USERS = 2  # scenario (a), one journey per second each, beside the decis
 def _run_locust(
     issuer: str, work_path: Path, rate: int, duration_s: int, users: int, out: Path, emit
 ) -> tuple[int, int]:
-    prefix = out / "lending"
-    env = {**os.environ, "LENDING_BENCH_WORK": str(work_path), "LENDING_BENCH_DECISION_USERS": str(users),
+    env = {"LENDING_BENCH_WORK": str(work_path), "LENDING_BENCH_DECISION_USERS": str(users),
            "LENDING_BENCH_PER_USER_RATE": str(rate / users), "LENDING_BENCH_NOOP_USERS": "2",
            "LENDING_BENCH_JOURNEY_USERS": str(JOURNEY_USERS)}  # fmt: skip
-    total_users = users + 2 + JOURNEY_USERS
-    command = [
-        sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("lending_locust.py")), "--headless",
-        "--host", issuer, "-u", str(total_users), "-r", str(total_users), "--run-time", f"{duration_s}s",
-        "--csv", str(prefix), "--html", f"{prefix}.html", "--only-summary", "--loglevel", "WARNING",
-        "--stop-timeout", "5",
-    ]  # fmt: skip
     emit(f"locust: {users} decision users at {rate}/s for {duration_s} s, reports in {out}/")
-    subprocess.run(command, env=env, check=False, stdout=subprocess.DEVNULL)
-    return _summarise(prefix, rate, emit)
+    locustfile = Path(__file__).with_name("lending_locust.py")
+    rows = run_locust_headless(
+        locustfile, issuer, users + 2 + JOURNEY_USERS, duration_s, out / "lending", env
+    )
+    return _summarise(rows, rate, emit)
 
 
-def _summarise(prefix: Path, rate: int, emit) -> tuple[int, int]:
-    with open(f"{prefix}_stats.csv") as handle:
-        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+def _summarise(rows: dict, rate: int, emit) -> tuple[int, int]:
     decision = rows.get("POST /lending/v1/applications")
     noop = rows.get("GET /sandbox/v1/whoami/loans (no-op)")
     if decision is None:

@@ -13,15 +13,14 @@ import json
 import os
 import random
 import secrets
-import threading
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from locust import HttpUser, constant_throughput, events, task
 
-_WORK: list[dict] = []
-_CURSOR = {"next": 0}
-_LOCK = threading.Lock()
+from loadtests.processes import WorkList
+
+_WORK = WorkList()
 _NOOP: dict = {}
 _JOURNEY: dict = {}
 
@@ -30,18 +29,9 @@ _JOURNEY: dict = {}
 def _load_work(environment, **_kwargs) -> None:
     with open(os.environ["LENDING_BENCH_WORK"]) as handle:
         prepared = json.load(handle)
-    _WORK.extend(prepared["Decisions"])
+    _WORK.items.extend(prepared["Decisions"])
     _NOOP.update(prepared["NoOp"])
     _JOURNEY.update(prepared.get("Journey", {}))
-
-
-def _next_item() -> dict | None:
-    with _LOCK:
-        index = _CURSOR["next"]
-        if index >= len(_WORK):
-            return None
-        _CURSOR["next"] = index + 1
-        return _WORK[index]
 
 
 class DecisionUser(HttpUser):
@@ -52,7 +42,7 @@ class DecisionUser(HttpUser):
 
     @task
     def decide(self) -> None:
-        item = _next_item()
+        item = _WORK.take()
         if item is None:
             self.environment.runner.quit()  # bounded: one prepared consent per decision
             return

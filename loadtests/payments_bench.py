@@ -14,11 +14,7 @@ headless, beside pgbench's TPC-B-like rate on the same server in the same run.
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +22,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from loadtests.processes import BenchStack
+from loadtests.processes import BenchStack, run_locust_headless
 from openbank_kit import pg_admin
 from openbank_kit.http_client import internal_client
 
@@ -149,22 +145,10 @@ def _warm_up(issuer: str, items: list[dict]) -> None:
 def _run_locust(
     issuer: str, work_path: Path, rate: int, duration_s: int, users: int, out: Path, emit
 ) -> dict:
-    prefix = out / "payments"
-    env = {
-        **os.environ,
-        "PAYMENTS_BENCH_WORK": str(work_path),
-        "PAYMENTS_BENCH_PER_USER_RATE": str(rate / users),
-    }
-    command = [
-        sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("payments_locust.py")), "--headless",
-        "--host", issuer, "-u", str(users), "-r", str(users), "--run-time", f"{duration_s}s",
-        "--csv", str(prefix), "--html", f"{prefix}.html", "--only-summary", "--loglevel", "WARNING",
-        "--stop-timeout", "5",
-    ]  # fmt: skip
+    env = {"PAYMENTS_BENCH_WORK": str(work_path), "PAYMENTS_BENCH_PER_USER_RATE": str(rate / users)}
     emit(f"locust: {users} users at {rate} payments/s for {duration_s} s, reports in {out}/")
-    subprocess.run(command, env=env, check=False, stdout=subprocess.DEVNULL)
-    with open(f"{prefix}_stats.csv") as handle:
-        return {row["Name"]: row for row in csv.DictReader(handle)}
+    locustfile = Path(__file__).with_name("payments_locust.py")
+    return run_locust_headless(locustfile, issuer, users, duration_s, out / "payments", env)
 
 
 def _summarise(rows: dict, rate: int, pgbench_tps: float, spent: dict[str, float], emit) -> int:

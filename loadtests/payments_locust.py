@@ -8,29 +8,19 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 
 from locust import HttpUser, constant_throughput, events, task
 
-_WORK: list[dict] = []
-_CURSOR = {"next": 0}
-_LOCK = threading.Lock()
+from loadtests.processes import WorkList
+
+_WORK = WorkList()
 SETTLED = ("ACCC", "ACSC")  # same-bank settles at once
 
 
 @events.init.add_listener
 def _load_work(environment, **_kwargs) -> None:
     with open(os.environ["PAYMENTS_BENCH_WORK"]) as handle:
-        _WORK.extend(json.load(handle))
-
-
-def _next_item() -> dict | None:
-    with _LOCK:
-        index = _CURSOR["next"]
-        if index >= len(_WORK):
-            return None
-        _CURSOR["next"] = index + 1
-        return _WORK[index]
+        _WORK.items.extend(json.load(handle))
 
 
 class PaymentUser(HttpUser):
@@ -38,7 +28,7 @@ class PaymentUser(HttpUser):
 
     @task
     def pay(self) -> None:
-        item = _next_item()
+        item = _WORK.take()
         if item is None:
             self.environment.runner.quit()  # bounded: one prepared consent per payment
             return

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import secrets
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -151,3 +153,33 @@ class BenchStack:
         pg_admin.drop_database(self.admin_url, self.database_name)
         if self._var_dir is not None:
             self._var_dir.cleanup()
+
+
+class WorkList:
+    """Prepared work items handed out once each, across a Locust process's users (threads on gevent)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> dict | None:
+        with self._lock:
+            if self._next >= len(self.items):
+                return None
+            self._next += 1
+            return self.items[self._next - 1]
+
+
+def run_locust_headless(
+    locustfile: Path, host: str, users: int, duration_s: int, prefix: Path, env: dict
+) -> dict:
+    """Locust, headless, all users started at once; its CSV (`<prefix>_stats.csv`) read back by request name."""
+    command = [
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host, "-u", str(users),
+        "-r", str(users), "--run-time", f"{duration_s}s", "--csv", str(prefix), "--html", f"{prefix}.html",
+        "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
+    ]  # fmt: skip
+    subprocess.run(command, env={**os.environ, **env}, check=False, stdout=subprocess.DEVNULL)
+    with open(f"{prefix}_stats.csv") as handle:
+        return {row["Name"]: row for row in csv.DictReader(handle)}
