@@ -14,6 +14,7 @@ from services.payments.api import ROUTERS
 from services.payments.events.service import Dispatcher
 from services.payments.events.signing import EventSigner
 from services.payments.models import TENANT_TABLES
+from services.payments.scheduling import run_due as run_due_orders
 from services.payments.service import run_clock_moved
 from services.payments.settings import PaymentsSettings
 
@@ -43,9 +44,12 @@ def create_app(
     token = app.state.internal_token
     # The ledger lives in accounts; every call carries the internal token.
     app.state.accounts_client = accounts_client or internal_client(settings, "accounts", token)
-    # The sandbox clock moved: finish interrupted payments and settle those in clearing.
-    app.state.on_clock_moved = lambda tenant_id: run_clock_moved(
-        app.state.db, app.state.accounts_client, tenant_id
+    # The sandbox clock moved: finish interrupted payments, settle those in clearing, execute due orders.
+    app.state.on_clock_moved = lambda tenant_id: (
+        run_clock_moved(app.state.db, app.state.accounts_client, tenant_id),
+        run_due_orders(
+            app.state.db, app.state.accounts_client, tenant_id
+        ),  # scheduled payments, standing orders
     )
     # Events: the SET signer and the push dispatcher (a thread started with the app; tests drive deliver_due).
     app.state.event_signer = EventSigner(app.state.db)

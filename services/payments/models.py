@@ -15,6 +15,7 @@ from openbank_kit.idempotency import IdempotencyRecord
 from openbank_kit.tenancy import TenantTables, WorldTemplate
 from services.payments.events.models import RUNTIME_TABLES as EVENT_TABLES
 from services.payments.events.models import EventSigningKey
+from services.payments.scheduling_models import RUNTIME_TABLES as SCHEDULING_TABLES
 
 
 class Biller(SQLModel, table=True):
@@ -154,6 +155,7 @@ _RUNTIME = [
     DomesticPaymentConsent.__table__,
     FundsConfirmationConsent.__table__,
     *EVENT_TABLES,  # events, their deliveries and subscriptions: a reset empties them
+    *SCHEDULING_TABLES,  # scheduled payments and standing orders (scheduling_models.py)
 ]
 TENANT_TABLES = TenantTables(
     service="payments", world_tables=[Biller.__table__, Bill.__table__], runtime_tables=_RUNTIME

@@ -252,7 +252,12 @@ def internal_get_consent(db: Database, tenant_id: str, consent_id: str) -> dict:
         funds_consent = repository.funds_consent(session, tenant_id, consent_id)
         if funds_consent is not None:
             return funds_confirmation_service.internal_consent_body(funds_consent, now)
-        raise NotFound(message=f"no consent {consent_id}")
+    from services.payments import scheduling  # scheduled payments and standing orders
+
+    scheduled = scheduling.internal_get_consent(db, tenant_id, consent_id)
+    if scheduled is not None:
+        return scheduled
+    raise NotFound(message=f"no consent {consent_id}")
 
 
 def _chosen_debtor(
@@ -296,6 +301,11 @@ def internal_authorise(
     if funds_consent is not None:
         return funds_confirmation_service.internal_authorise(db, accounts, tenant_id, funds_consent, body)
     if consent is None:
+        from services.payments import scheduling  # scheduled payments and standing orders
+
+        scheduled = scheduling.internal_authorise(db, accounts, tenant_id, consent_id, body)
+        if scheduled is not None:
+            return scheduled
         raise NotFound(message=f"no consent {consent_id}")
     if consent.client_id != body["ClientId"]:
         raise Forbidden(message="the consent belongs to another client")
