@@ -13,6 +13,7 @@ from tests.services.payments.api.scheduling_support import (
     create_consent,
     event_txns,
     later,
+    move_clock_without_running_anything,
     revoke_at_the_bank,
     run_clock_moved_again,
     standing_body,
@@ -283,3 +284,42 @@ def test_an_order_must_repeat_its_consent_and_uses_it_once(pisp):
     assert reused.status_code == 403
     pisp.advance_clock(5)
     assert pisp.balance_fen(debtor["AccountId"]) == before - 2000
+
+
+def test_concurrent_clock_moves_pay_every_instalment_exactly_once(pisp, backend):
+    if backend != "postgresql":
+        pytest.skip("concurrency is tested against real PostgreSQL")
+    from concurrent.futures import ThreadPoolExecutor
+
+    debtor, creditor = account(pisp, "zhang.wei", "I"), account(pisp, "li.na")
+    before = pisp.balance_fen(debtor["AccountId"]), pisp.balance_fen(creditor["AccountId"])
+    now = clock_now(pisp)
+    orders = []
+    for amount in ("1.00", "2.00", "3.00"):
+        body = standing_body(creditor["Identification"], later(now, hours=1), "EvryDay", amount, number="6",
+                             debtor=debtor["Identification"])  # fmt: skip
+        orders.append(_order(pisp, body)[0])
+    move_clock_without_running_anything(pisp, 10)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda _: run_clock_moved_again(pisp), range(6)))
+    for order_id in orders:
+        assert [d["Status"] for d in _details(pisp, order_id)] == ["ACSC"] * 6
+    assert pisp.balance_fen(debtor["AccountId"]) == before[0] - 6 * 600
+    assert pisp.balance_fen(creditor["AccountId"]) == before[1] + 6 * 600
+    assert pisp.ledger_balanced()
+
+
+def test_a_reset_removes_the_tenants_orders(pisp):
+    debtor, creditor = account(pisp, "zhang.wei", "I"), account(pisp, "li.na")
+    body = standing_body(creditor["Identification"], later(clock_now(pisp), hours=1), "EvryDay", "1.00",
+                         debtor=debtor["Identification"])  # fmt: skip
+    order_id, _ = _order(pisp, body)
+    reset = pisp.stack.gateway.post(
+        "/sandbox/v1/reset", headers={"Authorization": f"Bearer {pisp.initial_token}"}
+    )
+    assert reset.status_code in (200, 202, 204), reset.text
+    pisp._app_token = None  # tokens issued before the reset stop working
+    before = pisp.balance_fen(debtor["AccountId"])
+    pisp.advance_clock(3)
+    assert pisp.balance_fen(debtor["AccountId"]) == before  # nothing left to execute
+    assert pisp.call("GET", f"{PISP}/{ORDERS}/{order_id}").status_code == 403
