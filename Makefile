@@ -18,7 +18,7 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2  # two workers, each with its own fresh databases (pytest-xdist)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
