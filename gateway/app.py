@@ -26,7 +26,9 @@ from gateway.proxy.upstream import HttpxUpstream, PooledUpstream
 from gateway.sandbox.api import router as sandbox_router
 from gateway.sandbox.app_settings import AppSettingsStore
 from gateway.sandbox.apps_api import router as sandbox_apps_router
+from gateway.sandbox.customer_view import CustomerView
 from gateway.sandbox.events_api import router as sandbox_events_router
+from gateway.sandbox.personas_api import router as sandbox_personas_router
 from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
 from gateway.sandbox.service import TenantService
 from gateway.settings import GatewaySettings
@@ -38,7 +40,7 @@ from openbank_kit.settings import load_settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The sandbox's JSON views and switches for the developer portal (docs/sandbox-api.md).
-SANDBOX_DATA_ROUTERS = [sandbox_apps_router]
+SANDBOX_DATA_ROUTERS = [sandbox_apps_router, sandbox_personas_router]
 BACKEND_SERVICES = ("accounts", "payments", "loans")
 
 
@@ -96,6 +98,7 @@ def create_app(
         tenants=app.state.tenant_service,
     )
     app.state.journey = AuthorizationJourney(app.state.oauth, settings.issuer)
+    app.state.customer_view = CustomerView(internal_clients, app.state.oauth.clients, settings.issuer)
     return app
 
 
