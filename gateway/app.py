@@ -28,6 +28,7 @@ from gateway.sandbox.app_settings import AppSettingsStore
 from gateway.sandbox.apps_api import router as sandbox_apps_router
 from gateway.sandbox.customer_view import CustomerView
 from gateway.sandbox.events_api import router as sandbox_events_router
+from gateway.sandbox.inspectors_api import router as sandbox_inspectors_router
 from gateway.sandbox.personas_api import router as sandbox_personas_router
 from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
 from gateway.sandbox.service import TenantService
@@ -40,7 +41,7 @@ from openbank_kit.settings import load_settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The sandbox's JSON views and switches for the developer portal (docs/sandbox-api.md).
-SANDBOX_DATA_ROUTERS = [sandbox_apps_router, sandbox_personas_router]
+SANDBOX_DATA_ROUTERS = [sandbox_apps_router, sandbox_personas_router, sandbox_inspectors_router]
 BACKEND_SERVICES = ("accounts", "payments", "loans")
 
 
