@@ -30,6 +30,14 @@ CONSENT_RESOURCES = {
         "funds-confirmation-consents",
     ),
     "loan-application": ("/lending/v1/loan-application-consents", "loan-application-consents"),
+    "domestic-scheduled-payment": (
+        "/open-banking/v4.0/pisp/domestic-scheduled-payment-consents",
+        "domestic-scheduled-payment-consents",
+    ),
+    "domestic-standing-order": (
+        "/open-banking/v4.0/pisp/domestic-standing-order-consents",
+        "domestic-standing-order-consents",
+    ),
 }
 PERSONAS_BY_USERNAME = {persona.username: persona for persona in PERSONAS}
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from openbank_kit.clock import tenant_now
 from openbank_kit.db import Database
 from openbank_kit.errors import Conflict, NotFound
-from services.payments import funds_confirmation_service, repository
+from services.payments import funds_confirmation_service, repository, scheduling
 from services.payments.domain.states import CONSENT_TRANSITIONS, FUNDS_CONSENT_TRANSITIONS, transition
 from services.payments.models import DomesticPaymentConsent, FundsConfirmationConsent
 from services.payments.service import consent_status
@@ -69,6 +69,7 @@ def customer_consents(db: Database, tenant_id: str, customer_id: str) -> dict:
                 session, tenant_id, customer_id, MAX_CUSTOMER_CONSENTS
             )
         ]
+    rows += scheduling.customer_consents(db, tenant_id, customer_id, MAX_CUSTOMER_CONSENTS)
     rows.sort(key=lambda row: row["CreationDateTime"], reverse=True)
     return {"Data": {"Consent": rows[:MAX_CUSTOMER_CONSENTS]}}
 
@@ -78,6 +79,11 @@ def revoke_consent(db: Database, tenant_id: str, consent_id: str, customer_id: s
 
     Another customer's consent answers 404, as an unknown one does (the dashboard shows only the customer's own).
     """
+    scheduled = scheduling.revoke(
+        db, tenant_id, consent_id, customer_id
+    )  # scheduled payments, standing orders
+    if scheduled is not None:
+        return scheduled
     with db.write_session() as session:
         now = tenant_now(session, tenant_id)
         consent = repository.consent(session, tenant_id, consent_id, for_update=True)

@@ -85,7 +85,7 @@ STANDING = _Kind(KIND_STANDING_ORDER, "domestic-standing-order-consents", "domes
 KINDS = {KIND_SCHEDULED: SCHEDULED, KIND_STANDING_ORDER: STANDING}
 
 CONSENT_TRANSITIONS = {
-    "AWAU": {"AUTH", "RJCT", "EXPD"},
+    "AWAU": {"AUTH", "RJCT", "EXPD", "CANC"},
     "AUTH": {"COND", "EXPD", "CANC"},
     "RJCT": set(),
     "COND": set(),
@@ -386,19 +386,62 @@ def internal_authorise(
         return _internal_consent_body(consent, now)
 
 
-def revoke(db: Database, tenant_id: str, consent_id: str, customer_id: str) -> dict:
-    """The customer revoked at the bank: an unused consent becomes CANC; a used one's order is cancelled (CANC) and
-    makes no further payment. Payments already made stay. Revoking again answers the same."""
+def _dashboard_row(session: Session, consent: ScheduledConsent, now: datetime) -> dict:
+    """The consent as the customer's consent dashboard lists it (customer_consents.py, docs/internal-api.md)."""
+    initiation = consent.initiation
+    if consent.kind == KIND_SCHEDULED:
+        amount = initiation["InstructedAmount"]
+        summary = (f"pay {amount['Amount']} {amount['Currency']} to {consent.creditor_name} "
+                   f"on {_iso(consent.first_due_at, now)}")  # fmt: skip
+    else:
+        amount = initiation["FirstPaymentAmount"]
+        frequency = initiation["MandateRelatedInformation"]["Frequency"]["Type"]
+        summary = (f"standing order {frequency} to {consent.creditor_name} from {_iso(consent.first_due_at, now)}, "
+                   f"first {amount['Amount']} {amount['Currency']}")  # fmt: skip
+    order = _order_of_consent(session, consent)
+    if order is not None and order.status == "CANC":
+        summary += " (cancelled at the bank)"
+    return {"ConsentId": consent.consent_id, "Kind": consent.kind, "ClientId": consent.client_id,
+            "Status": consent_status(consent, now), "CreationDateTime": _iso(consent.created_at, now),
+            "StatusUpdateDateTime": _iso(consent.status_updated_at, now),
+            "ExpirationDateTime": _iso(consent.expires_at, now),
+            "AccountIds": [consent.debtor_account_id] if consent.debtor_account_id else [],
+            "Permissions": [], "Summary": summary[:500]}  # fmt: skip
+
+
+def _order_of_consent(session: Session, consent: ScheduledConsent, *, for_update: bool = False):
+    query = select(ScheduledOrder).where(
+        ScheduledOrder.tenant_id == consent.tenant_id, ScheduledOrder.consent_id == consent.consent_id
+    )
+    return session.scalars(query.with_for_update() if for_update else query).first()
+
+
+def customer_consents(db: Database, tenant_id: str, customer_id: str, limit: int) -> list[dict]:
+    """The scheduled payment and standing order consents the customer decided, newest first (dashboard rows)."""
+    with db.read_session() as session:
+        now = tenant_now(session, tenant_id)
+        query = (select(ScheduledConsent)
+                 .where(ScheduledConsent.tenant_id == tenant_id, ScheduledConsent.customer_id == customer_id)
+                 .order_by(ScheduledConsent.created_at.desc(), ScheduledConsent.consent_id).limit(limit))  # fmt: skip
+        return [_dashboard_row(session, consent, now) for consent in session.scalars(query)]
+
+
+def revoke(db: Database, tenant_id: str, consent_id: str, customer_id: str) -> dict | None:
+    """The customer revokes at the bank (the consent dashboard's contract); None when it is not such a consent.
+
+    An AWAU or AUTH consent becomes CANC (event consent-authorization-revoked). A used (COND) one stays COND but its
+    order is cancelled (CANC, resource-update event) and makes no further payment; payments already made stay.
+    Again: the same answer. Another customer's: 404; an ended order, or a rejected or expired consent: 409."""
     with db.write_session() as session:
         consent = _consent_row(session, tenant_id, consent_id, for_update=True)
         if consent is None:
-            raise NotFound(message=f"no scheduled payment or standing order consent {consent_id}")
+            return None
         if consent.customer_id != customer_id:
-            raise Forbidden(message="the consent is another customer's")
+            raise NotFound(message=f"the customer has no consent {consent_id}")
         now = tenant_now(session, tenant_id)
         status = consent_status(consent, now)
         kind = KINDS[consent.kind]
-        if status == "AUTH":
+        if status in ("AWAU", "AUTH"):
             consent.status = transition(CONSENT_TRANSITIONS, "consent", consent.status, "CANC")
             consent.status_updated_at = now
             session.add(consent)
@@ -406,10 +449,10 @@ def revoke(db: Database, tenant_id: str, consent_id: str, customer_id: str) -> d
                          event_id=f"{consent_id}-REVOKED", event_type=CONSENT_REVOKED,
                          subject=_subject(consent.consent_id, kind.consents), occurred_at=now)  # fmt: skip
         elif status == "COND":
-            order = session.scalars(select(ScheduledOrder).where(
-                ScheduledOrder.tenant_id == tenant_id, ScheduledOrder.consent_id == consent_id
-            ).with_for_update()).first()  # fmt: skip
+            order = _order_of_consent(session, consent, for_update=True)
             assert order is not None
+            if order.status == "ENDED":
+                raise Conflict(message="the order has made all its payments: there is nothing to cancel")
             if order.status == "ACTIVE":
                 order.status = transition(ORDER_TRANSITIONS, "order", order.status, "CANC")
                 order.status_reason = "the customer cancelled it at the bank"
@@ -418,9 +461,13 @@ def revoke(db: Database, tenant_id: str, consent_id: str, customer_id: str) -> d
                 session.add(order)
                 _order_event(session, order, "CANC", now)
         elif status != "CANC":
-            raise Conflict(message=f"the consent is {status}: there is nothing to revoke")
+            raise Conflict(
+                message=f"the consent is {status}; only AWAU, AUTH or a running order can be revoked"
+            )
+        session.flush()
+        row = _dashboard_row(session, consent, now)
         session.commit()
-        return _internal_consent_body(consent, now)
+        return {"Data": row}
 
 
 # --- orders ------------------------------------------------------------------------------------------------

@@ -116,7 +116,3 @@ class StandingOrderData(_Strict):
 class StandingOrderRequest(_Strict):
     Data: StandingOrderData
     Risk: dict[str, Any]
-
-
-class RevocationRequest(_Strict):
-    CustomerId: str = Field(min_length=1, max_length=40)

@@ -11,7 +11,7 @@ from joserfc.jwk import KeySet
 from loadtests.partner import ISSUER
 from openbank_kit.clock import BANK_TIMEZONE
 from tests.obie_schema import assert_obie_response
-from tests.services.payments.conftest import CUSTOMERS, PISP
+from tests.services.payments.conftest import PISP
 
 CNAPS = "CN.CNAPS.AccountNumber"
 
@@ -117,10 +117,19 @@ def run_clock_moved_again(pisp) -> None:
 
 
 def revoke_at_the_bank(pisp, consent_id: str, username: str = "zhang.wei"):
-    return pisp.stack.services["payments"].post(
-        f"/internal/v1/tenants/{pisp.tenant_id}/consents/{consent_id}/revocation",
-        json={"CustomerId": CUSTOMERS[username]}, headers=pisp.stack.internal_headers,
-    )  # fmt: skip
+    """The persona revokes at the bank, through the sandbox consent dashboard (docs/sandbox-api.md)."""
+    return pisp.stack.gateway.post(
+        f"/sandbox/v1/personas/{username}/consents/{consent_id}/revoke",
+        headers={"Authorization": f"Bearer {pisp.initial_token}"},
+    )
+
+
+def dashboard(pisp, username: str = "zhang.wei") -> dict[str, dict]:
+    """The persona's consents as the sandbox consent dashboard lists them, by id."""
+    response = pisp.stack.gateway.get(f"/sandbox/v1/personas/{username}/consents",
+                                      headers={"Authorization": f"Bearer {pisp.initial_token}"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    return {row["ConsentId"]: row for row in response.json()["Data"]["Consent"]}
 
 
 def event_txns(pisp) -> list[str]:

@@ -10,6 +10,7 @@ from tests.services.payments.api.scheduling_support import (
     authorised,
     clock_now,
     create_consent,
+    dashboard,
     event_txns,
     later,
     move_clock_without_running_anything,
@@ -89,6 +90,7 @@ def test_a_scheduled_payment_waits_for_its_date_then_pays_once_through_the_ledge
         f"{payment_id}-PDNG",
         f"{payment_id}-ACSC",
     ]
+    assert revoke_at_the_bank(pisp, consent_id).status_code == 409  # paid: nothing left to cancel
 
 
 def test_payments_due_in_one_clock_move_execute_in_due_date_order(pisp):
@@ -176,9 +178,12 @@ def test_revocation_at_the_bank_cancels_a_pending_scheduled_payment(pisp):
                           debtor=debtor["Identification"])  # fmt: skip
     consent_id, token = authorised(pisp, CONSENTS, body)
     payment_id = submit(pisp, ORDERS, body, consent_id, token).json()["Data"]["DomesticScheduledPaymentId"]
+    row = dashboard(pisp)[consent_id]
+    assert row["Kind"] == "domestic-scheduled-payment" and row["Status"] == "COND"
     revoked = revoke_at_the_bank(pisp, consent_id)
     assert revoked.status_code == 200, revoked.text
-    assert revoke_at_the_bank(pisp, consent_id, "li.na").status_code == 403  # another customer's
+    assert "cancelled at the bank" in revoked.json()["Data"]["Consent"][0]["Summary"]
+    assert revoke_at_the_bank(pisp, consent_id, "li.na").status_code == 404  # another customer's
     pisp.advance_clock(3)
     got = _get(pisp, payment_id)
     assert got["Status"] == "CANC" and got["StatusReason"][0]["StatusReasonCode"] == "CANC"
@@ -191,7 +196,9 @@ def test_an_authorised_consent_revoked_before_use_reads_rjct_and_cannot_be_used(
     creditor = account(pisp, "li.na")
     body = scheduled_body(creditor["Identification"], "10.00", later(clock_now(pisp), days=2))
     consent_id, token = authorised(pisp, CONSENTS, body)
-    assert revoke_at_the_bank(pisp, consent_id).status_code == 200
+    revoked = revoke_at_the_bank(pisp, consent_id)
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["Data"]["Consent"][0]["Status"] == "CANC"
     read = pisp.call("GET", f"{PISP}/{CONSENTS}/{consent_id}")
     valid(f"/{CONSENTS}/{{ConsentId}}", "get", read)
     assert read.json()["Data"]["Status"] == "RJCT"

@@ -148,7 +148,10 @@ def test_revocation_at_the_bank_stops_future_instalments_and_keeps_the_paid_ones
     assert len(_details(pisp, order_id)) == 1
     revoked = revoke_at_the_bank(pisp, consent_id)
     assert revoked.status_code == 200, revoked.text
-    assert revoke_at_the_bank(pisp, consent_id).status_code == 200  # again: the same answer
+    again = revoke_at_the_bank(pisp, consent_id)  # again: the same answer
+    assert (
+        again.status_code == 200 and again.json()["Data"]["Consent"][0]["Kind"] == "domestic-standing-order"
+    )
     pisp.advance_clock(5)
     got = _get(pisp, order_id)
     assert got["Status"] == "CANC" and got["StatusReason"][0]["StatusReasonCode"] == "CANC"
