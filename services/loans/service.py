@@ -828,10 +828,15 @@ def get_schedule(db: Database, caller: Caller, loan_id: str, issuer: str) -> dic
 
 
 # --- repayments --------------------------------------------------------------------------------------------
-def _interest_from(loan: Loan, rows: list[LoanInstalment], today: date) -> date:
-    """Interest on the remaining principal runs from the last due date passed (or the start)."""
+def _interest_from(
+    loan: Loan, rows: list[LoanInstalment], repayments: list[LoanRepayment], today: date, tz
+) -> date:
+    """Interest on the remaining principal runs from the last due date passed (whatever that instalment's
+    status: a PAID one has collected its interest), the last early repayment (which paid what had accrued), or
+    the start."""
     passed = [row.due_date for row in rows if row.due_date <= today]
-    return max([loan.start_date, *passed])
+    prepaid = [r.created_at.astimezone(tz).date() for r in repayments if r.kind == "PARTIAL"]
+    return max([loan.start_date, *passed, *prepaid])
 
 
 def repay(
@@ -859,14 +864,12 @@ def repay(
             # An OVERDUE loan is collected by the clock (with its penalty interest) before it can be prepaid.
             raise RepaymentRefused(message=f"the loan is {loan.status}", path="Data.Amount.Amount")
         today = now.date()
-        due_rows = [
-            r for r in repository.instalments(session, caller.tenant_id, loan_id) if r.status == "DUE"
-        ]
-        rows = [r for r in due_rows if r.due_date > today]  # what an early repayment recomputes
+        all_rows = repository.instalments(session, caller.tenant_id, loan_id)
+        rows = [r for r in all_rows if r.status == "DUE" and r.due_date > today]  # what is recomputed
         rate = Decimal(loan.annual_rate)
-        accrued_fen = accrued_interest_fen(
-            loan.outstanding_principal_fen, rate, (today - _interest_from(loan, due_rows, today)).days
-        )
+        earlier = repository.repayments(session, caller.tenant_id, loan_id)
+        interest_from = _interest_from(loan, all_rows, earlier, today, now.tzinfo)
+        accrued_fen = accrued_interest_fen(loan.outstanding_principal_fen, rate, (today - interest_from).days)
         payoff_fen = loan.outstanding_principal_fen + accrued_fen
         if amount.fen > payoff_fen:
             raise RepaymentRefused(
