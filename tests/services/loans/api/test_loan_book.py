@@ -423,3 +423,37 @@ def test_interest_accrues_from_the_last_due_date_or_early_repayment_and_is_never
     after = book.balances_fen(INTEREST_INCOME, loan_id)
     assert after[INTEREST_INCOME] - before[INTEREST_INCOME] == interest_fen(outstanding_fen, 5)
     assert after[loan_id] == 0
+
+
+@pytest.fixture
+def push_dispatcher(stack):
+    """The payments dispatcher thread is stopped so the test drives the push itself."""
+    dispatcher = stack.services["payments"].app.state.event_dispatcher
+    dispatcher.stop()
+    yield dispatcher
+    dispatcher.start(1.0)
+
+
+def test_a_subscribed_partner_gets_the_loan_event_pushed_to_its_callback(book, push_dispatcher):
+    from openbank_kit.clock import wall_clock
+    from tests.services.payments.api.test_events import Receiver
+
+    receiver = Receiver()
+    try:
+        subscribed = book.stack.gateway.post(
+            "/open-banking/v4.0/event-subscriptions",
+            json={"Data": {"Version": "4.0", "CallbackUrl": receiver.url}},
+            headers={"Authorization": f"Bearer {book.events_token()}"},
+        )
+        assert subscribed.status_code == 201, subscribed.text
+        customer_id, consent_id, data, _account_id = _approved(book)
+        loan_id = _accept(book, customer_id, consent_id, data).json()["Data"]["LoanId"]
+        assert push_dispatcher.deliver_due(wall_clock()) == 1
+        ((path, content_type, body),) = receiver.received
+        assert (path, content_type) == ("/tpp/callbacks/event-notifications", "application/jwt")
+        keys = KeySet.import_key_set(book.stack.gateway.get("/oauth2/jwks").json())
+        claims = jwt.decode(body.decode(), keys, algorithms=["ES256"]).claims
+        assert claims["sub"] == f"{ISSUER}/lending/v1/loans/{loan_id}" and claims["aud"] == book.client_id
+        assert _changes([claims]) == ["DISBURSED"] and RESOURCE_UPDATE in claims["events"]
+    finally:
+        receiver.close()
