@@ -41,8 +41,14 @@ def create_app(
     token = app.state.internal_token
     # The ledger and the customers' ledger features live in accounts; every call carries the internal token.
     app.state.accounts_client = accounts_client or internal_client(settings, "accounts", token)
-    # Loan events are published through payments' event API (services/loans/loan_events.py).
-    app.state.payments_client = payments_client or internal_client(settings, "payments", token)
+    # Loan events are published through payments' event API (services/loans/loan_events.py). No inline retries:
+    # the outbox retries on the next loan operation or clock move, so an outage costs a request nothing.
+    app.state.payments_client = payments_client or ServiceClient(
+        settings.url_of("payments"),
+        timeout_s=settings.internal_timeout_s,
+        token_provider=lambda: token,
+        max_retries=0,
+    )
     # The sandbox clock moved (the gateway pushed a new offset): collect what fell due.
     app.state.on_clock_moved = lambda tenant_id: run_due_instalments(
         app.state.db, app.state.accounts_client, app.state.payments_client, tenant_id
