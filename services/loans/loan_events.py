@@ -79,31 +79,42 @@ def publish_body(event: LoanEvent) -> dict:
 
 def publish_pending(db: Database, payments: ServiceClient, tenant_id: str) -> int:
     """Publish the tenant's unpublished loan events, oldest first; stops at the first failure (payments is
-    down or refusing: the rest would fail alike). Returns how many were published. Never raises for payments."""
+    down or refusing: the rest would fail alike). Returns how many were published. Never raises for payments.
+
+    Each event is claimed under its row lock while it is sent (PostgreSQL: SKIP LOCKED, so a concurrent request
+    moves on instead of sending the same event at the same moment; SQLite serialises writers anyway). The lock
+    is held for at most one call to payments, bounded by the internal timeout."""
     with db.read_session() as session:
         pending = list(
             session.scalars(
-                select(LoanEvent)
+                select(LoanEvent.event_id)
                 .where(LoanEvent.tenant_id == tenant_id, col(LoanEvent.published_at).is_(None))
                 .order_by(col(LoanEvent.occurred_at), col(LoanEvent.event_id))
                 .limit(MAX_EVENTS_PER_FLUSH)
             )
         )
     published = 0
-    for event in pending:
-        ok, reason = _publish(payments, tenant_id, event)
+    for event_id in pending:
         with db.write_session() as session:
-            row = session.get(LoanEvent, (tenant_id, event.event_id))
-            if row is None:  # the tenant was reset meanwhile
-                return published
-            row.attempts += 1
-            if ok and row.published_at is None:
-                row.published_at = wall_clock()
-            session.add(row)
+            event = session.scalars(
+                select(LoanEvent)
+                .where(
+                    LoanEvent.tenant_id == tenant_id,
+                    LoanEvent.event_id == event_id,
+                    col(LoanEvent.published_at).is_(None),
+                )
+                .with_for_update(skip_locked=True)
+            ).first()
+            if event is None:  # published meanwhile, being published by another request, or reset away
+                continue
+            ok, reason = _publish(payments, tenant_id, event)
+            event.attempts += 1
+            if ok:
+                event.published_at = wall_clock()
+            session.add(event)
             session.commit()
         if not ok:
-            logger.warning("loan_event_not_published", tenant_id=tenant_id, event_id=event.event_id,
-                           reason=reason)  # fmt: skip
+            logger.warning("loan_event_not_published", tenant_id=tenant_id, event_id=event_id, reason=reason)
             return published
         published += 1
     return published
@@ -118,6 +129,8 @@ def _publish(payments: ServiceClient, tenant_id: str, event: LoanEvent) -> tuple
         )
     except ServiceCallError as exc:
         return False, exc.reason
+    except Exception as exc:  # noqa: BLE001 -- whatever payments does, the loan operation must not fail
+        return False, f"{type(exc).__name__}: {exc}"[:200]
     if response.status_code not in (200, 201):
         return False, f"payments answered {response.status_code}"
     return True, ""
