@@ -26,7 +26,7 @@ from openbank_kit.db import Database, UtcDateTime
 TENANT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 TEMPLATE_PREFIX = "~world-"  # cannot collide with a tenant id: tenant ids match TENANT_NAME
 INSERT_BATCH_ROWS = 5000
-GENERATOR_VERSION = 1  # bump when sandbox_data changes its output, so stale templates are rebuilt
+GENERATOR_VERSION = 2  # bump when sandbox_data changes its output, so stale templates are rebuilt
 
 
 class WorldTemplate(SQLModel, table=True):

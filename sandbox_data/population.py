@@ -52,6 +52,12 @@ class Builder:
             ("INT-CASH", "现金库存"),
             ("INT-INTEREST-EXPENSE", "利息支出"),
         ] + [(f"INT-BILLER-{biller_id}", f"代收费待清算 {biller_id}") for biller_id in biller_ids]
+        # Lending's income accounts (docs/lending.md, chart of accounts). Appended after the billers so that
+        # every account number above stays what it was.
+        fixed += [
+            ("INT-LOAN-INTEREST-INCOME", "贷款利息收入"),
+            ("INT-PENALTY-INTEREST-INCOME", "罚息收入"),
+        ]
         opened = date(2010, 1, 1)
         return [
             AccountSpec(account_id, None, account_number(INTERNAL_SERIAL_BASE + n), "INTERNAL", nick, opened)

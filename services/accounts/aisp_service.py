@@ -39,6 +39,7 @@ CLASS_DESCRIPTION = {
     "II": "Class II personal account (Ⅱ类户)",
     "III": "Class III personal account (Ⅲ类户)",
     "CORPORATE": "Corporate settlement account (单位)",
+    "LOAN": "Loan account (贷款账户)",
 }
 SUBTYPE_CODE = {"CurrentAccount": "CACC", "Savings": "SVGS", "Loan": "LOAN"}  # loans join as LOAN (seam)
 PRODUCTS = {  # the bank's product catalogue per account class
@@ -46,7 +47,9 @@ PRODUCTS = {  # the bank's product catalogue per account class
     "II": ("PRD-EACCT-II", "电子账户 Ⅱ类户 Class II electronic account", "PersonalCurrentAccount"),
     "III": ("PRD-EACCT-III", "电子账户 Ⅲ类户 Class III electronic account", "PersonalCurrentAccount"),
     "CORPORATE": ("PRD-CORP-BASIC", "单位基本存款账户 Corporate basic account", "BusinessCurrentAccount"),
+    "LOAN": ("PRD-LOAN", "贷款账户 Loan account (快贷 / 税金贷)", "Other"),
 }
+LOAN_CLASS = "LOAN"
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,9 @@ def mask_pan(number: str) -> str:
 
 
 def _account_number(account: Account, access: Access) -> str:
-    # A personal account number is the customer's card number (卡号): shown in clear only with ReadPAN.
-    if account.account_type == "Personal" and not access.pan_in_clear:
+    # A personal account number is the customer's card number (卡号): shown in clear only with ReadPAN. A loan
+    # account has no card.
+    if account.account_type == "Personal" and account.account_class != LOAN_CLASS and not access.pan_in_clear:
         return mask_pan(account.account_number)
     return account.account_number
 
@@ -187,14 +191,11 @@ def balances(db: Database, caller: Caller, page: Page, account_id: str | None = 
         held = repository.held_fen(session, access.tenant_id, ids)
         items = []
         for account in chosen:
-            for balance_type, amount_fen in (
-                ("ITBD", booked[account.account_id]),  # interim booked: every posting so far
-                ("ITAV", booked[account.account_id] - held[account.account_id]),  # less pending holds
-            ):
+            for balance_type, amount_fen in _balance_lines(account, booked, held):
                 items.append(
                     {
                         "AccountId": account.account_id,
-                        "CreditDebitIndicator": "Credit" if amount_fen >= 0 else "Debit",
+                        "CreditDebitIndicator": _balance_indicator(account, amount_fen),
                         "Type": balance_type,
                         "DateTime": access.now.isoformat(),
                         "Amount": Money.from_fen(abs(amount_fen), account.currency).to_obie(),
@@ -203,6 +204,23 @@ def balances(db: Database, caller: Caller, page: Page, account_id: str | None = 
         if not items:
             raise Forbidden(message="the consent covers no account", error_code=NOT_COVERED)
         return _envelope("Balance", items, page)
+
+
+def _balance_lines(account: Account, booked: dict[str, int], held: dict[str, int]) -> list[tuple[str, int]]:
+    if account.account_class == LOAN_CLASS:
+        # A loan has no available balance to spend: one interim booked balance, the principal outstanding.
+        return [("ITBD", booked[account.account_id])]
+    return [
+        ("ITBD", booked[account.account_id]),  # interim booked: every posting so far
+        ("ITAV", booked[account.account_id] - held[account.account_id]),  # less pending holds
+    ]
+
+
+def _balance_indicator(account: Account, amount_fen: int) -> str:
+    """What the customer owes is a Debit (a loan, also once repaid to zero); what they hold is a Credit."""
+    if account.account_class == LOAN_CLASS:
+        return "Debit" if amount_fen <= 0 else "Credit"
+    return "Credit" if amount_fen >= 0 else "Debit"
 
 
 # --- transactions -----------------------------------------------------------------------------------------
@@ -371,7 +389,7 @@ def _transaction_body(row: TransactionRow, account: Account, detail: bool, acces
     if transaction.reference:
         body["TransactionReference"] = transaction.reference
     body["Balance"] = {
-        "CreditDebitIndicator": "Credit" if row.balance_after_fen >= 0 else "Debit",
+        "CreditDebitIndicator": _balance_indicator(account, row.balance_after_fen),
         "Type": "ITBD",
         "Amount": Money.from_fen(abs(row.balance_after_fen), account.currency).to_obie(),
     }
@@ -446,6 +464,8 @@ def products(db: Database, caller: Caller, page: Page, account_id: str | None = 
             product_id, name, product_type = PRODUCTS.get(
                 account.account_class, ("PRD-OTHER", account.account_class, "Other")
             )
+            if account.account_class == LOAN_CLASS and account.account_type == "Business":
+                product_type = "SMELoan"  # 税金贷: the OBIE product type for a business loan
             item = {"AccountId": account.account_id, "ProductId": product_id, "ProductName": name,
                     "ProductType": product_type}  # fmt: skip
             if product_type == "Other":
@@ -556,7 +576,7 @@ def _statement_body(
             balance_fen = repository.balance_fen_at(session, access.tenant_id, account.account_id, at)
             amounts.append(
                 {
-                    "CreditDebitIndicator": "Credit" if balance_fen >= 0 else "Debit",
+                    "CreditDebitIndicator": _balance_indicator(account, balance_fen),
                     "Type": amount_type,
                     "Amount": Money.from_fen(abs(balance_fen), account.currency).to_obie(),
                 }

@@ -25,6 +25,9 @@ from services.accounts.schemas import (
 CONSENT_KIND = "account-access"
 ELIGIBLE_ACCOUNT_STATUS = "Enabled"
 CUSTOMER_ACCOUNT_CLASSES = ("I", "II", "III", "CORPORATE")
+# Loan accounts can be read under an account-access consent, never paid from: they join the AISP selection only
+# (not `customer_accounts`, the list payments and the consent page draw debtor accounts from).
+READABLE_ACCOUNT_CLASSES = (*CUSTOMER_ACCOUNT_CLASSES, "LOAN")
 
 
 def wire_datetime(value: datetime | None) -> str | None:
@@ -168,8 +171,10 @@ def authorise_consent(db: Database, tenant_id: str, consent_id: str, body: Conse
         if body.Decision == "deny":
             _move(consent, rules.REJECTED, now)
         else:
+            # The selection is fixed here (OBIE): a loan opened later is not in this consent; a new one sees it.
             consent.account_ids = _chosen_accounts(
-                eligible_accounts(session, tenant_id, customer.customer_id), body.AccountIds
+                eligible_accounts(session, tenant_id, customer.customer_id, READABLE_ACCOUNT_CLASSES),
+                body.AccountIds,
             )
             _move(consent, rules.AUTHORISED, now)
         session.add(consent)
@@ -198,12 +203,14 @@ def revoke_consent(db: Database, tenant_id: str, consent_id: str, body: ConsentR
         return internal_consent_body(consent)
 
 
-def eligible_accounts(session: Session, tenant_id: str, customer_id: str) -> list[Account]:
+def eligible_accounts(
+    session: Session, tenant_id: str, customer_id: str, classes: tuple[str, ...] = CUSTOMER_ACCOUNT_CLASSES
+) -> list[Account]:
     """Accounts a customer may share: their enabled accounts and those of the SMEs they own."""
     return [
         account
         for account in repository.accounts_of_customer(session, tenant_id, customer_id)
-        if account.status == ELIGIBLE_ACCOUNT_STATUS and account.account_class in CUSTOMER_ACCOUNT_CLASSES
+        if account.status == ELIGIBLE_ACCOUNT_STATUS and account.account_class in classes
     ]
 
 

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from openbank_kit.internal_auth import InternalCaller
-from services.accounts import consent_events, consent_service, service
+from services.accounts import consent_events, consent_service, loan_accounts, service
 from services.accounts.schemas import (
     CaptureHoldBody,
     ConsentAuthorisationBody,
     ConsentRevocationBody,
     LedgerTransactionBody,
+    LoanAccountBody,
     PlaceHoldBody,
 )
 
@@ -34,6 +35,14 @@ def post_ledger_transaction(
         request.app.state.db, tenant_id, x_openbank_service, x_idempotency_key, body
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
+
+
+@router.post("/loan-accounts", status_code=201)
+def open_loan_account(
+    tenant_id: str, body: LoanAccountBody, request: Request, _caller: InternalCaller
+) -> JSONResponse:
+    status, account = loan_accounts.open_loan_account(request.app.state.db, tenant_id, body)
+    return JSONResponse(account, status_code=status)
 
 
 @router.get("/accounts/{account_id}/balance")

@@ -42,7 +42,12 @@ def _accounts_view(session, tenant_id: str, customer_ids: list[str]) -> list[tup
     accounts = list(
         session.scalars(
             select(Account)
-            .where(Account.tenant_id == tenant_id, Account.customer_id.in_(customer_ids))
+            .where(
+                Account.tenant_id == tenant_id,
+                Account.customer_id.in_(customer_ids),
+                Account.account_class
+                != "LOAN",  # deposit accounts only: the decision's features stay as they were
+            )
             .order_by(Account.account_id)
         )
     )

@@ -3,6 +3,7 @@
 - each transaction has at least two postings and they sum to zero; no posting without its transaction and account;
 - balances are the sum of postings: the SQL aggregate and an independent streamed sum agree;
 - no customer account below zero (booked, and available = booked - placed holds), no Class Ⅲ account above its cap;
+- no loan account with a credit balance (a loan receivable is repaid down to zero, never beyond);
 - holds are positive, and a captured hold has its capture transaction;
 - no ledger transaction posted twice for idempotency keys (one key per transaction, each naming a real transaction).
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 from openbank_kit.db import Database
 from services.accounts import repository
-from services.accounts.domain.ledger import CLASS_III_MAX_BALANCE_FEN
+from services.accounts.domain.ledger import CLASS_III_MAX_BALANCE_FEN, LOAN_CLASS
 from services.accounts.service import POST_TRANSACTION
 
 MAX_BREACHES_LISTED = 100  # per tenant; the count is always exact
@@ -58,6 +59,12 @@ def verify_tenant(db: Database, tenant_id: str) -> TenantReport:
             if account.account_class == "INTERNAL":
                 continue  # the bank's own accounts may carry either sign
             booked_fen = aggregated.get(account.account_id, 0)
+            if account.account_class == LOAN_CLASS:
+                if booked_fen > 0:
+                    report.breach(
+                        f"loan account {account.account_id} has a credit balance of {booked_fen} fen"
+                    )
+                continue  # a loan receivable carries a debit (negative) balance
             available_fen = booked_fen - held.get(account.account_id, 0)
             if booked_fen < 0 or available_fen < 0:
                 report.breach(

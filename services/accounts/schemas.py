@@ -88,3 +88,14 @@ class CaptureHoldBody(BaseModel):
     Category: str = Field(min_length=1, max_length=20, pattern=r"^[A-Z_]+$")
     Description: str = Field(min_length=1, max_length=140)
     CounterpartyName: str | None = Field(default=None, max_length=140)
+
+
+class LoanAccountBody(BaseModel):
+    """Lending opens the receivable account of one loan (idempotent by LoanId; docs/lending.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    LoanId: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    BorrowerAccountId: str = Field(min_length=1, max_length=40)
+    Nickname: str = Field(default="贷款账户 Loan account", min_length=1, max_length=70)
+    Currency: Literal["CNY"] = "CNY"

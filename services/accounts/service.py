@@ -14,7 +14,13 @@ from openbank_kit.ids import new_id
 from openbank_kit.money import Money
 from services.accounts import repository
 from services.accounts.domain.errors import BalanceRuleBroken, HoldStateConflict, UnknownAccount
-from services.accounts.domain.ledger import PostingLine, check_balanced, check_balances_after, check_hold
+from services.accounts.domain.ledger import (
+    PostingLine,
+    check_balanced,
+    check_balances_after,
+    check_hold,
+    check_loan_poster,
+)
 from services.accounts.models import LedgerHold, LedgerTransaction, Posting
 from services.accounts.repository import HOLD_PLACED
 from services.accounts.schemas import CaptureHoldBody, LedgerTransactionBody, PlaceHoldBody
@@ -42,6 +48,7 @@ def post_transaction(
             tenant_id,
             now,
             lines,
+            posted_by=caller,
             category=body.Category,
             description=body.Description,
             counterparty_name=body.CounterpartyName,
@@ -85,6 +92,7 @@ def _book(
     now: datetime,
     lines: list[PostingLine],
     *,
+    posted_by: str,
     category: str,
     description: str,
     counterparty_name: str | None = None,
@@ -100,6 +108,7 @@ def _book(
     for account_id, amount_fen in (releasing_hold_fen or {}).items():
         held[account_id] -= amount_fen  # the hold being captured stops counting as it turns into the posting
     classes = {account_id: account.account_class for account_id, account in accounts.items()}
+    check_loan_poster(classes, posted_by)
     check_balances_after([line for line in lines if line.account_id in before], before, classes, held)
     transaction_id = new_id("ltx")
     transaction = LedgerTransaction(
@@ -185,7 +194,8 @@ def capture_hold(
             [PostingLine(hold.account_id, -amount_fen), PostingLine(body.CreditAccountId, amount_fen)]
         )
         transaction, postings = _book(
-            session, tenant_id, now, lines, category=body.Category, description=body.Description,
+            session, tenant_id, now, lines, posted_by=caller, category=body.Category,
+            description=body.Description,
             counterparty_name=body.CounterpartyName, reference=hold.reference,
             releasing_hold_fen={hold.account_id: hold.amount_fen},
         )  # fmt: skip

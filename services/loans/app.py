@@ -23,8 +23,9 @@ def create_app(
     db: Database | None = None,
     migrate_on_start: bool = True,
     accounts_client: ServiceClient | None = None,
+    payments_client: ServiceClient | None = None,
 ) -> FastAPI:
-    """`accounts_client` replaces the HTTP connection to accounts (tests pass an in-process client)."""
+    """`accounts_client`/`payments_client` replace the HTTP connections (tests pass in-process clients)."""
     settings = settings or load_settings(LoansSettings)
     app = create_service_app(
         service="loans",
@@ -35,13 +36,26 @@ def create_app(
         migrations_dir=MIGRATIONS_DIR,
         routers=ROUTERS,
         migrate_on_start=migrate_on_start,
-        on_stopped=lambda app: app.state.accounts_client.close(),
+        on_stopped=_close_clients,
     )
     token = app.state.internal_token
     # The ledger and the customers' ledger features live in accounts; every call carries the internal token.
     app.state.accounts_client = accounts_client or internal_client(settings, "accounts", token)
+    # Loan events are published through payments' event API (services/loans/loan_events.py). No inline retries:
+    # the outbox retries on the next loan operation or clock move, so an outage costs a request nothing.
+    app.state.payments_client = payments_client or ServiceClient(
+        settings.url_of("payments"),
+        timeout_s=settings.internal_timeout_s,
+        token_provider=lambda: token,
+        max_retries=0,
+    )
     # The sandbox clock moved (the gateway pushed a new offset): collect what fell due.
     app.state.on_clock_moved = lambda tenant_id: run_due_instalments(
-        app.state.db, app.state.accounts_client, tenant_id
+        app.state.db, app.state.accounts_client, app.state.payments_client, tenant_id
     )
     return app
+
+
+def _close_clients(app: FastAPI) -> None:
+    app.state.accounts_client.close()
+    app.state.payments_client.close()

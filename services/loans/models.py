@@ -195,6 +195,9 @@ class Loan(SQLModel, table=True):
     disbursement_transaction_id: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(sa_type=UtcDateTime)
     disbursed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The loan receivable in the ledger (accounts opens it at disbursement; its id is the LoanId). None only for
+    # loans disbursed before the loan book existed, whose principal went through the clearing account.
+    loan_account_id: str | None = Field(default=None, max_length=40)
 
 
 class LoanInstalment(SQLModel, table=True):
@@ -221,9 +224,30 @@ class LoanRepayment(SQLModel, table=True):
     amount_fen: int = Field(sa_column=_fen())
     principal_fen: int = Field(sa_column=_fen())
     interest_fen: int = Field(sa_column=_fen())
+    penalty_fen: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )  # 罚息
     status: str = Field(max_length=10)  # PENDING | BOOKED
     transaction_id: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class LoanEvent(SQLModel, table=True):
+    """Outbox of the loan's resource-update events: written in the unit of work of the status change, published
+    to payments' event API after the commit and retried until payments has it (the EventId makes it once)."""
+
+    __tablename__ = "loan_event"
+    __table_args__ = (Index("ix_loan_event_pending", "tenant_id", "published_at"),)
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    event_id: str = Field(primary_key=True, max_length=128)
+    loan_id: str = Field(max_length=40)
+    client_id: str = Field(max_length=128)
+    change: str = Field(max_length=20)  # DISBURSED | INSTALMENT_PAID | OVERDUE | CURED | REPAYMENT | REPAID
+    loan_status: str = Field(max_length=10)  # the loan's status after the change
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+    attempts: int = 0
+    published_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 _WORLD = [
@@ -235,6 +259,7 @@ _WORLD = [
     TaxFiling.__table__,
 ]
 _RUNTIME = [
+    LoanEvent.__table__,
     LoanRepayment.__table__,
     LoanInstalment.__table__,
     Loan.__table__,

@@ -23,7 +23,7 @@ from openbank_kit.idempotency import IdempotencyStore, StoredResponse, validate_
 from openbank_kit.ids import new_id
 from openbank_kit.money import Money
 from services.loans import features as feature_gathering
-from services.loans import repository
+from services.loans import loan_events, repository
 from services.loans.domain.decision import (
     RULES_VERSION,
     DecisionRequest,
@@ -71,10 +71,13 @@ from services.loans.models import (
 logger = structlog.get_logger("openbank.loans")
 CONSENT_LIFETIME = timedelta(days=1)
 LEDGER_CALLER = "loans"
-# The bank's side of loan postings. The world has no loan-asset account yet, so principal is funded from and
-# returned to the clearing account, and interest is booked to the interest account (see README, Lending).
-FUNDING_ACCOUNT_ID = "INT-CLEARING-CNAPS"
-INTEREST_ACCOUNT_ID = "INT-INTEREST-EXPENSE"
+# The bank's side of loan postings (chart of accounts: docs/lending.md). Principal is the loan's own receivable
+# account (class LOAN, opened in accounts at disbursement); interest and 罚息 are income of the bank.
+INTEREST_INCOME_ACCOUNT_ID = "INT-LOAN-INTEREST-INCOME"
+PENALTY_INCOME_ACCOUNT_ID = "INT-PENALTY-INTEREST-INCOME"
+# Loans disbursed before the loan book have no loan account: their principal was funded from the clearing
+# account, so it returns there.
+LEGACY_PRINCIPAL_ACCOUNT_ID = "INT-CLEARING-CNAPS"
 LEDGER_IN_PROGRESS_RETRIES = 40  # a concurrent duplicate of our own posting is finishing: wait up to ~2 s
 LEDGER_IN_PROGRESS_WAIT_S = 0.05
 CREATE_APPLICATION = "POST /lending/v1/applications"
@@ -105,6 +108,23 @@ def instalment_body(instalment: Instalment | LoanInstalment) -> dict:
         "Total": _amount(instalment.principal_fen + instalment.interest_fen),
         "RemainingPrincipal": _amount(instalment.remaining_principal_fen),
     }
+
+
+def _legs(debit_account_id: str, credits: list[tuple[str, int]]) -> list[dict]:
+    """One debit and its credits, zero amounts left out (an interest-only instalment has no principal)."""
+    credits = [(account_id, fen) for account_id, fen in credits if fen]
+    total_fen = sum(fen for _, fen in credits)
+    assert total_fen > 0 and all(fen > 0 for _, fen in credits)
+    legs = [{"AccountId": debit_account_id, "CreditDebitIndicator": "Debit", "Amount": _amount(total_fen)}]
+    legs += [
+        {"AccountId": account_id, "CreditDebitIndicator": "Credit", "Amount": _amount(fen)}
+        for account_id, fen in credits
+    ]
+    return legs
+
+
+def _principal_account_id(loan: Loan) -> str:
+    return loan.loan_account_id or LEGACY_PRINCIPAL_ACCOUNT_ID
 
 
 def _check_scope(caller: Caller) -> None:
@@ -583,6 +603,7 @@ def _loan_body(loan: Loan, tz) -> dict:
         "RepaymentMethod": loan.repayment_method,
         "DisbursementAccountId": loan.disbursement_account_id,
         "RepaymentAccountId": loan.repayment_account_id,
+        **({"LoanAccountId": loan.loan_account_id} if loan.loan_account_id else {}),  # the AISP LOAN account
         "StartDate": loan.start_date.isoformat(),
         "CreationDateTime": loan.created_at.astimezone(tz).isoformat(),
         **(
@@ -622,37 +643,49 @@ def _post_to_ledger(accounts: ServiceClient, tenant_id: str, key: str, posting: 
     raise ServiceUnavailable(message="the ledger is still processing this posting; retry later")
 
 
+def _open_loan_account(accounts: ServiceClient, loan: Loan) -> str:
+    """The loan's receivable account in the ledger, in the borrower's name (idempotent by LoanId)."""
+    product = PRODUCTS_BY_ID[loan.product_id]
+    body = {"LoanId": loan.loan_id, "BorrowerAccountId": loan.repayment_account_id,
+            "Nickname": f"{product.name} {loan.loan_id[-6:]}"[:70]}  # fmt: skip
+    try:
+        response = accounts.post(
+            f"/internal/v1/tenants/{loan.tenant_id}/loan-accounts", json=body, idempotency_key=loan.loan_id
+        )
+    except ServiceCallError:
+        raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
+    if response.status_code not in (200, 201):
+        logger.warning("loan_account_not_opened", loan_id=loan.loan_id, status=response.status_code,
+                       body=response.text[:200])  # fmt: skip
+        raise ServiceUnavailable(message="the ledger cannot open the loan account now; retry later")
+    return response.json()["Data"]["AccountId"]
+
+
 def _disburse(db: Database, accounts: ServiceClient, loan: Loan) -> Loan:
-    """DISBURSING → ACTIVE once the ledger confirms the posting (key derived from the loan id: never twice)."""
+    """DISBURSING → ACTIVE once the ledger confirms the posting (key derived from the loan id: never twice):
+    Dr the loan's receivable account, Cr the customer's (or, 受托支付, the merchant's) account."""
     if loan.status != "DISBURSING":
         return loan
+    loan_account_id = _open_loan_account(accounts, loan)
     posting = {
         "Category": "LOAN_DISBURSEMENT",
         "Description": f"贷款发放 loan disbursement {loan.loan_id}",
         "Reference": loan.loan_id,
         "CounterpartyName": "OpenBank Sandbox 快贷",
-        "Postings": [
-            {
-                "AccountId": FUNDING_ACCOUNT_ID,
-                "CreditDebitIndicator": "Debit",
-                "Amount": _amount(loan.principal_fen),
-            },
-            {
-                "AccountId": loan.disbursement_account_id,
-                "CreditDebitIndicator": "Credit",
-                "Amount": _amount(loan.principal_fen),
-            },
-        ],
+        "Postings": _legs(loan_account_id, [(loan.disbursement_account_id, loan.principal_fen)]),
     }
     transaction = _post_to_ledger(accounts, loan.tenant_id, f"disb-{loan.loan_id}", posting)
     with db.write_session() as session:
         current = repository.loan(session, loan.tenant_id, loan.loan_id, for_update=True)
         assert current is not None
         if current.status == "DISBURSING":
+            now = tenant_now(session, loan.tenant_id)
             current.status = transition(LOAN_TRANSITIONS, "loan", current.status, "ACTIVE")
             current.disbursement_transaction_id = transaction["TransactionId"]
-            current.disbursed_at = tenant_now(session, loan.tenant_id)
+            current.disbursed_at = now
+            current.loan_account_id = loan_account_id
             session.add(current)
+            loan_events.record(session, current, loan_events.DISBURSED, now)
             session.commit()
         return current
 
@@ -660,6 +693,7 @@ def _disburse(db: Database, accounts: ServiceClient, loan: Loan) -> Loan:
 def accept_offer(
     db: Database,
     accounts: ServiceClient,
+    payments: ServiceClient,
     caller: Caller,
     application_id: str,
     idempotency_key: str | None,
@@ -697,6 +731,7 @@ def accept_offer(
             session.add(application)
             session.commit()
     loan = _disburse(db, accounts, loan)
+    loan_events.publish_pending(db, payments, caller.tenant_id)  # never fails the acceptance
     return _envelope(_loan_body(loan, now.tzinfo), f"/lending/v1/loans/{loan.loan_id}", issuer)
 
 
@@ -773,11 +808,14 @@ def _customer_loan(session: Session, caller: Caller, loan_id: str, *, for_update
     return loan
 
 
-def get_loan(db: Database, accounts: ServiceClient, caller: Caller, loan_id: str, issuer: str) -> dict:
+def get_loan(
+    db: Database, accounts: ServiceClient, payments: ServiceClient, caller: Caller, loan_id: str, issuer: str
+) -> dict:
     with db.read_session() as session:
         loan = _customer_loan(session, caller, loan_id)
         tz = tenant_now(session, caller.tenant_id).tzinfo
     loan = _disburse(db, accounts, loan)  # finishes a disbursement a crash interrupted (same ledger key)
+    loan_events.publish_pending(db, payments, caller.tenant_id)
     return _envelope(_loan_body(loan, tz), f"/lending/v1/loans/{loan_id}", issuer)
 
 
@@ -793,15 +831,21 @@ def get_schedule(db: Database, caller: Caller, loan_id: str, issuer: str) -> dic
 
 
 # --- repayments --------------------------------------------------------------------------------------------
-def _interest_from(loan: Loan, rows: list[LoanInstalment], today: date) -> date:
-    """Interest on the remaining principal runs from the last due date passed (or the start)."""
+def _interest_from(
+    loan: Loan, rows: list[LoanInstalment], repayments: list[LoanRepayment], today: date, tz
+) -> date:
+    """Interest on the remaining principal runs from the last due date passed (whatever that instalment's
+    status: a PAID one has collected its interest), the last early repayment (which paid what had accrued), or
+    the start."""
     passed = [row.due_date for row in rows if row.due_date <= today]
-    return max([loan.start_date, *passed])
+    prepaid = [r.created_at.astimezone(tz).date() for r in repayments if r.kind == "PARTIAL"]
+    return max([loan.start_date, *passed, *prepaid])
 
 
 def repay(
     db: Database,
     accounts: ServiceClient,
+    payments: ServiceClient,
     caller: Caller,
     loan_id: str,
     idempotency_key: str | None,
@@ -823,14 +867,12 @@ def repay(
             # An OVERDUE loan is collected by the clock (with its penalty interest) before it can be prepaid.
             raise RepaymentRefused(message=f"the loan is {loan.status}", path="Data.Amount.Amount")
         today = now.date()
-        due_rows = [
-            r for r in repository.instalments(session, caller.tenant_id, loan_id) if r.status == "DUE"
-        ]
-        rows = [r for r in due_rows if r.due_date > today]  # what an early repayment recomputes
+        all_rows = repository.instalments(session, caller.tenant_id, loan_id)
+        rows = [r for r in all_rows if r.status == "DUE" and r.due_date > today]  # what is recomputed
         rate = Decimal(loan.annual_rate)
-        accrued_fen = accrued_interest_fen(
-            loan.outstanding_principal_fen, rate, (today - _interest_from(loan, due_rows, today)).days
-        )
+        earlier = repository.repayments(session, caller.tenant_id, loan_id)
+        interest_from = _interest_from(loan, all_rows, earlier, today, now.tzinfo)
+        accrued_fen = accrued_interest_fen(loan.outstanding_principal_fen, rate, (today - interest_from).days)
         payoff_fen = loan.outstanding_principal_fen + accrued_fen
         if amount.fen > payoff_fen:
             raise RepaymentRefused(
@@ -853,26 +895,10 @@ def repay(
         principal_fen = amount.fen - accrued_fen
         repayment_id = new_id("lrp")
         digest = hashlib.sha256(f"{caller.tenant_id}:{loan_id}:{key}".encode()).hexdigest()[:32]
-        legs = [
-            {
-                "AccountId": loan.repayment_account_id,
-                "CreditDebitIndicator": "Debit",
-                "Amount": amount.to_obie(),
-            },
-            {
-                "AccountId": FUNDING_ACCOUNT_ID,
-                "CreditDebitIndicator": "Credit",
-                "Amount": _amount(principal_fen),
-            },
-        ]
-        if accrued_fen:
-            legs.append(
-                {
-                    "AccountId": INTEREST_ACCOUNT_ID,
-                    "CreditDebitIndicator": "Credit",
-                    "Amount": _amount(accrued_fen),
-                }
-            )
+        legs = _legs(
+            loan.repayment_account_id,
+            [(_principal_account_id(loan), principal_fen), (INTEREST_INCOME_ACCOUNT_ID, accrued_fen)],
+        )
         transaction = _post_to_ledger(
             accounts,
             caller.tenant_id,
@@ -904,6 +930,8 @@ def repay(
             for row in _instalment_rows(loan, schedule):
                 session.merge(row)
         session.add(loan)
+        change = loan_events.REPAID if loan.status == "CLOSED" else loan_events.PREPAID
+        loan_events.record(session, loan, change, now)
         session.add(
             LoanRepayment(
                 tenant_id=caller.tenant_id,
@@ -934,7 +962,7 @@ def repay(
             201, _envelope(data_out, f"/lending/v1/loans/{loan_id}/repayments", issuer), repayment_id
         )
 
-    return IdempotencyStore(db).run(
+    stored = IdempotencyStore(db).run(
         tenant_id=caller.tenant_id,
         client_id=caller.client_id,
         operation=CREATE_REPAYMENT,
@@ -942,6 +970,8 @@ def repay(
         body=body,
         create=create,
     )
+    loan_events.publish_pending(db, payments, caller.tenant_id)  # never fails the repayment
+    return stored
 
 
 # --- the sandbox clock: instalments fall due --------------------------------------------------------------
@@ -954,10 +984,12 @@ def penalty_interest_fen(overdue_fen: int, annual_rate: Decimal, days: int) -> i
     return accrued_interest_fen(overdue_fen, annual_rate * (1 + PENALTY_RATE_UPLIFT), days)
 
 
-def run_due_instalments(db: Database, accounts: ServiceClient, tenant_id: str) -> dict:
+def run_due_instalments(
+    db: Database, accounts: ServiceClient, payments: ServiceClient, tenant_id: str
+) -> dict:
     """What the clock's move made happen: every instalment due by today is auto-debited from the repayment
     account; one the account cannot cover leaves the loan OVERDUE and accrues penalty interest until collected
-    on a later move. Interrupted disbursements are finished too."""
+    on a later move. Interrupted disbursements are finished too, and every loan event not yet published is."""
     with db.read_session() as session:
         today = tenant_now(session, tenant_id).date()
         loans = repository.open_loans(session, tenant_id, MAX_LOANS_PER_SWEEP)
@@ -969,17 +1001,20 @@ def run_due_instalments(db: Database, accounts: ServiceClient, tenant_id: str) -
         outcome = _collect_due(db, accounts, tenant_id, loan.loan_id, today)
         collected += outcome[0]
         overdue += outcome[1]
-    return {"Collected": collected, "Overdue": overdue}
+    published = loan_events.publish_pending(db, payments, tenant_id)
+    return {"Collected": collected, "Overdue": overdue, "EventsPublished": published}
 
 
 def _collect_due(
     db: Database, accounts: ServiceClient, tenant_id: str, loan_id: str, today: date
 ) -> tuple[int, int]:
     collected = overdue = 0
+    newly_overdue = False
     with db.write_session() as session:
         loan = repository.loan(session, tenant_id, loan_id, for_update=True)
         if loan is None or loan.status not in ("ACTIVE", "OVERDUE"):
             return 0, 0
+        now = tenant_now(session, tenant_id)
         rate = Decimal(loan.annual_rate)
         due_rows = [
             row
@@ -993,26 +1028,14 @@ def _collect_due(
             late_days = (today - row.due_date).days if row.status == "OVERDUE" else 0
             penalty_fen = penalty_interest_fen(owed_fen, rate, late_days)
             total_fen = owed_fen + penalty_fen
-            legs = [
-                {
-                    "AccountId": loan.repayment_account_id,
-                    "CreditDebitIndicator": "Debit",
-                    "Amount": _amount(total_fen),
-                },
-                {
-                    "AccountId": FUNDING_ACCOUNT_ID,
-                    "CreditDebitIndicator": "Credit",
-                    "Amount": _amount(row.principal_fen),
-                },
-            ]
-            if row.interest_fen + penalty_fen:
-                legs.append(
-                    {
-                        "AccountId": INTEREST_ACCOUNT_ID,
-                        "CreditDebitIndicator": "Credit",
-                        "Amount": _amount(row.interest_fen + penalty_fen),
-                    }
-                )
+            legs = _legs(
+                loan.repayment_account_id,
+                [
+                    (_principal_account_id(loan), row.principal_fen),
+                    (INTEREST_INCOME_ACCOUNT_ID, row.interest_fen),
+                    (PENALTY_INCOME_ACCOUNT_ID, penalty_fen),
+                ],
+            )
             posting = {
                 "Category": "LOAN_REPAYMENT",
                 "Description": f"贷款还款 instalment {row.sequence} of {loan_id}",
@@ -1026,13 +1049,12 @@ def _collect_due(
                 _post_to_ledger(accounts, tenant_id, key, posting)
             except RepaymentRefused:  # insufficient funds: this and every later due instalment are overdue
                 for unpaid in due_rows[due_rows.index(row) :]:
+                    newly_overdue = newly_overdue or unpaid.status == "DUE"
                     unpaid.status = "OVERDUE"
                     session.add(unpaid)
                     overdue += 1
                 break
             row.status = "PAID"
-            row.interest_fen += penalty_fen  # the schedule shows what was actually charged
-            session.add(row)
             session.add(
                 LoanRepayment(
                     tenant_id=tenant_id,
@@ -1042,16 +1064,29 @@ def _collect_due(
                     amount_fen=total_fen,
                     principal_fen=row.principal_fen,
                     interest_fen=row.interest_fen,
+                    penalty_fen=penalty_fen,
                     status="BOOKED",
-                    created_at=tenant_now(session, tenant_id),
+                    created_at=now,
                 )
             )
+            row.interest_fen += penalty_fen  # the schedule shows what was actually charged
+            session.add(row)
             loan.outstanding_principal_fen -= row.principal_fen
             collected += 1
         still_overdue = any(row.status == "OVERDUE" for row in due_rows)
         target = "CLOSED" if loan.outstanding_principal_fen == 0 else "OVERDUE" if still_overdue else "ACTIVE"
+        before = loan.status
         if target != loan.status:
             loan.status = transition(LOAN_TRANSITIONS, "loan", loan.status, target)
         session.add(loan)
+        # Events in the order things happened: the instalments paid, then the status the loan ended in.
+        for _ in range(collected):
+            loan_events.record(session, loan, loan_events.INSTALMENT_PAID, now)
+        if target == "CLOSED":
+            loan_events.record(session, loan, loan_events.REPAID, now)
+        elif newly_overdue:
+            loan_events.record(session, loan, loan_events.OVERDUE, now)
+        elif before == "OVERDUE" and target == "ACTIVE":
+            loan_events.record(session, loan, loan_events.OVERDUE_CLEARED, now)
         session.commit()
     return collected, overdue

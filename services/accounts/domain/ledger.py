@@ -9,6 +9,10 @@ from services.accounts.domain.errors import BalanceRuleBroken, UnbalancedTransac
 
 CLASS_III_MAX_BALANCE_FEN = 200_000  # PBOC 银发〔2018〕16号: a Class Ⅲ account holds at most ¥2,000
 MAX_POSTINGS_PER_TRANSACTION = 50
+# A loan receivable (贷款) is an asset of the bank: it carries a debit balance, which in this ledger (positive
+# credits) is negative. It may fall to -principal and come back to zero, never above; only lending posts to it.
+LOAN_CLASS = "LOAN"
+LOAN_POSTER = "loans"  # the x-openbank-service of the lending service
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,12 @@ def check_balances_after(
         account_class = account_classes[account_id]
         if account_class == "INTERNAL":
             continue  # the bank's own accounts (clearing, settlement) carry either sign
+        if account_class == LOAN_CLASS:
+            if balance_fen > 0 and balance_fen > balances_before_fen.get(account_id, 0):
+                raise BalanceRuleBroken(
+                    message=f"loan account {account_id} would be repaid beyond what is owed", path="Postings"
+                )
+            continue  # a debit balance is what a loan account holds
         if balance_fen - held_fen.get(account_id, 0) < 0 and balance_fen < balances_before_fen.get(
             account_id, 0
         ):
@@ -70,11 +80,21 @@ def check_balances_after(
     return after
 
 
+def check_loan_poster(account_classes: Mapping[str, str], posted_by: str) -> None:
+    """Loan accounts move only with lending's disbursements and repayments: a payment cannot debit one (that
+    would draw new credit) nor credit one (repayment goes through the lending API, which splits interest)."""
+    for account_id, account_class in account_classes.items():
+        if account_class == LOAN_CLASS and posted_by != LOAN_POSTER:
+            raise BalanceRuleBroken(
+                message=f"account {account_id} is a loan account: only lending posts to it", path="Postings"
+            )
+
+
 def check_hold(amount_fen: int, available_fen: int, account_class: str) -> None:
     """A hold sets aside money the account has: positive, and no more than what is available."""
     if amount_fen <= 0:
         raise BalanceRuleBroken(message="a hold amount must be positive", path="Amount.Amount")
-    if account_class == "INTERNAL":
+    if account_class in ("INTERNAL", LOAN_CLASS):
         raise BalanceRuleBroken(message="holds are placed on customer accounts only", path="AccountId")
     if amount_fen > available_fen:
         raise BalanceRuleBroken(message="insufficient funds for this hold", path="Amount.Amount")

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from openbank_kit.caller import CallerDep
 from openbank_kit.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep
+from openbank_kit.http_client import ServiceClient
 from services.loans import service
 from services.loans.schemas import AcceptRequest, ApplicationRequest, ConsentRequest, RepaymentRequest
 
 router = APIRouter(prefix="/lending/v1", tags=["lending"])
+
+
+def _payments(request: Request) -> ServiceClient:
+    return request.app.state.payments_client
+
+
+PaymentsDep = Annotated[ServiceClient, Depends(_payments)]  # loan events go through payments' event API
 
 
 @router.get("/products")
@@ -47,10 +57,10 @@ def get_application(application_id: str, caller: CallerDep, db: DbDep, issuer: I
 @router.post("/applications/{application_id}/accept", status_code=201)
 def accept_offer(
     application_id: str, body: AcceptRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep,
-    issuer: IssuerDep, key: IdempotencyKeyDep = None,
+    payments: PaymentsDep, issuer: IssuerDep, key: IdempotencyKeyDep = None,
 ) -> dict:  # fmt: skip
     return service.accept_offer(
-        db, accounts, caller, application_id, key, body.model_dump(mode="json"), issuer
+        db, accounts, payments, caller, application_id, key, body.model_dump(mode="json"), issuer
     )
 
 
@@ -60,8 +70,15 @@ def get_decision(decision_id: str, caller: CallerDep, db: DbDep, issuer: IssuerD
 
 
 @router.get("/loans/{loan_id}")
-def get_loan(loan_id: str, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep) -> dict:
-    return service.get_loan(db, accounts, caller, loan_id, issuer)
+def get_loan(
+    loan_id: str,
+    caller: CallerDep,
+    db: DbDep,
+    accounts: AccountsDep,
+    payments: PaymentsDep,
+    issuer: IssuerDep,
+) -> dict:
+    return service.get_loan(db, accounts, payments, caller, loan_id, issuer)
 
 
 @router.get("/loans/{loan_id}/schedule")
@@ -71,8 +88,8 @@ def get_schedule(loan_id: str, caller: CallerDep, db: DbDep, issuer: IssuerDep) 
 
 @router.post("/loans/{loan_id}/repayments", status_code=201)
 def create_repayment(
-    loan_id: str, body: RepaymentRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep,
-    key: IdempotencyKeyDep = None,
+    loan_id: str, body: RepaymentRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep,
+    payments: PaymentsDep, issuer: IssuerDep, key: IdempotencyKeyDep = None,
 ) -> JSONResponse:  # fmt: skip
-    stored = service.repay(db, accounts, caller, loan_id, key, body.model_dump(mode="json"), issuer)
+    stored = service.repay(db, accounts, payments, caller, loan_id, key, body.model_dump(mode="json"), issuer)
     return JSONResponse(stored.body, status_code=stored.status_code)

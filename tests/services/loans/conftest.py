@@ -23,7 +23,7 @@ PERSONAS = {
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _loans_reach_accounts_in_process(stack):
+def _loans_reach_accounts_and_payments_in_process(stack):
     loans = stack.services["loans"].app
     original = loans.state.accounts_client
     loans.state.accounts_client = ServiceClient(
@@ -32,8 +32,16 @@ def _loans_reach_accounts_in_process(stack):
         token_provider=lambda: stack.settings.internal_token,
         max_retries=0,
     )
+    original_payments = loans.state.payments_client
+    loans.state.payments_client = ServiceClient(
+        "http://payments",
+        client=stack.services["payments"],
+        token_provider=lambda: stack.settings.internal_token,
+        max_retries=0,
+    )
     yield
     loans.state.accounts_client = original
+    loans.state.payments_client = original_payments
 
 
 @dataclass
