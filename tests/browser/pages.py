@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-SCREENSHOTS = Path("var/screenshots")  # ignored by git; a reviewer opens them after a run
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"  # ignored by git (var/)
 PASSWORD, OTP = "sandbox", "123456"
 TIMEOUT_MS = 20_000
 

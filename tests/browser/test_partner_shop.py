@@ -1,0 +1,110 @@
+"""The partner demo shop in a real headless Chromium against `openbank up --with-demo`: a shopper clicks through
+the shop and the bank's own consent pages, as in production. Screenshots of every main page go to var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.pages import TIMEOUT_MS, BankConsentPages, Shop, shoot
+
+pytestmark = pytest.mark.browser
+ZHANG_WEI = "CUS000001"
+
+
+@pytest.fixture
+def shop(page, running_stack) -> Shop:
+    return Shop(page, running_stack.shop_url)
+
+
+@pytest.fixture
+def bank(page, running_stack) -> BankConsentPages:
+    return BankConsentPages(page, running_stack.gateway_url)
+
+
+def persona_revokes_consent_at_the_bank(running_stack, consent_id: str, customer_id: str) -> None:
+    """The customer withdraws the app's access at the bank.
+
+    For now through accounts' revocation route (what the bank's own channels call). When the developer portal's
+    "customer's view" page lands (branch `portal`), replace this step by: log in as the persona in /portal, find
+    the consent of "美家家电商城 (demo shop)", click revoke.
+    """
+    revoked = running_stack.internal(
+        "POST", "accounts", f"/internal/v1/tenants/demo/consents/{consent_id}/revocation",
+        json={"CustomerId": customer_id},
+    )  # fmt: skip
+    assert revoked.status_code == 200 and revoked.json()["Data"]["Status"] == "CANC", revoked.text
+
+
+def test_checkout_payment_is_settled_when_the_banks_signed_event_arrives(page, shop, bank, running_stack):
+    shop.open()
+    shoot(page, "01-shop-products")
+    shop.pay_at_checkout("ac-15")
+    bank.sign_in_and_approve("zhang.wei", shot="02-checkout")
+    shop.wait_for_order_status("SETTLED")
+    expect(page.locator("main")).to_contain_text("signed bank notification received")
+    expect(page.locator("main")).to_contain_text("ACCC")
+    shoot(page, "03-checkout-order-settled")
+    payment_id = page.inner_text("#payment-id")
+    # The bank's side: its webhook delivery of this payment's event to the shop was answered 2xx.
+    deliveries = running_stack.sandbox("GET", "/sandbox/v1/event-deliveries?limit=50").json()["Data"][
+        "Delivery"
+    ]
+    delivered = [d for d in deliveries if d["ResourceId"] == payment_id and d["Status"] == "DELIVERED"]
+    assert delivered and all(d["CallbackUrl"] == f"{running_stack.shop_url}/webhooks" for d in delivered)
+
+
+def test_instalment_checkout_for_zhang_wei_is_approved_accepted_and_pays_the_merchant(page, shop, bank):
+    shop.pay_in_instalments("fridge-sbs")
+    bank.sign_in_and_approve("zhang.wei", shot="04-instalments", tick_credit_inquiry=True)
+    shop.wait_for_order_status("OFFERED")
+    expect(page.locator("#offer-term")).to_contain_text("12 ×")
+    expect(page.locator("#offer-apr")).to_have_text(re.compile(r"^\d+\.\d{2}%$"))
+    expect(page.locator("#offer-interest")).to_have_text(re.compile(r"^¥\d+\.\d{2}$"))
+    shoot(page, "05-instalments-offer")
+    page.click("#accept-offer")
+    shop.wait_for_order_status("PAID_BY_LOAN")
+    expect(page.locator("#loan-id")).to_have_text(re.compile(r"\S+"))
+    expect(page.locator("#order-message")).to_contain_text("paid the merchant")
+    shoot(page, "06-instalments-paid")
+
+
+def test_instalment_checkout_for_chen_jie_is_declined_with_the_fraud_reason_in_words(page, shop, bank):
+    shop.pay_in_instalments("wash-10")
+    bank.sign_in_and_approve("chen.jie", tick_credit_inquiry=True)
+    shop.wait_for_order_status("DECLINED")
+    reasons = page.locator("#decline-reasons .reason")
+    expect(reasons).to_have_count(1)
+    expect(reasons.first).to_contain_text("FRAUD_BLACKLIST")
+    expect(page.locator("#accept-offer")).to_have_count(0)
+    shoot(page, "07-instalments-declined")
+
+
+def test_a_linked_account_shows_balances_until_the_customer_revokes_the_consent(
+    page, shop, bank, running_stack
+):
+    shop.link_account()
+    bank.sign_in_and_approve("zhang.wei", shot="08-link-account")
+    expect(page.locator("#accounts .account").first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator("#accounts .balance").first).to_have_text(re.compile(r"^\d+\.\d{2}$"))
+    shoot(page, "09-linked-accounts")
+    consent_id = page.inner_text("#consent-id")
+
+    persona_revokes_consent_at_the_bank(running_stack, consent_id, ZHANG_WEI)
+
+    page.reload()  # the shop's next accounts call
+    expect(page.locator("#bank-error")).to_contain_text("403")
+    expect(page.locator("#bank-error")).to_contain_text("CANC")
+    expect(page.locator("#accounts")).to_have_count(0)
+    shoot(page, "10-linked-accounts-revoked")
+
+
+def test_declining_at_the_bank_cancels_the_order(page, shop, bank):
+    shop.pay_at_checkout("robot-vac")
+    bank.sign_in("zhang.wei")
+    page.click("#deny")
+    shop.wait_for_order_status("CANCELLED")
+    expect(page.locator("#order-error")).to_contain_text("access_denied")
