@@ -108,3 +108,35 @@ def test_declining_at_the_bank_cancels_the_order(page, shop, bank):
     page.click("#deny")
     shop.wait_for_order_status("CANCELLED")
     expect(page.locator("#order-error")).to_contain_text("access_denied")
+
+
+def _zhang_weis_outstanding_bill() -> dict:
+    """A bill zhang.wei owes: persona references are fixed by sandbox_data (they depend only on the username)."""
+    from datetime import date
+
+    from sandbox_data import WorldConfig, generate_world
+
+    world = generate_world(WorldConfig(as_of_date=date.today(), retail_customers=20, smes=3))
+    return next(b for b in world.tables["payments.bill"]
+                if b["customer_id"] == ZHANG_WEI and b["status"] == "OUTSTANDING")  # fmt: skip
+
+
+def test_a_utility_bill_is_looked_up_and_paid_from_the_shop(page, shop, bank):
+    bill = _zhang_weis_outstanding_bill()  # its biller and reference; the period is read from the page
+    page.goto(shop.url + "/bills")
+    page.select_option("#biller", bill["biller_id"])
+    page.fill("#reference", bill["customer_reference"])
+    page.click("#look-up")
+    pay_buttons = page.locator("#bills button[id^='pay-bill-']")
+    expect(pay_buttons).to_have_count(1)  # the latest period is outstanding, earlier ones are paid
+    bill_id = pay_buttons.first.get_attribute("id").removeprefix("pay-bill-")
+    shoot(page, "11-bill-lookup")
+    pay_buttons.first.click()
+    bank.sign_in_and_approve("zhang.wei", shot="12-bill")
+    shop.wait_for_order_status("SETTLED")
+    expect(page.locator("main")).to_contain_text(bill_id)
+    shoot(page, "13-bill-paid")
+    # Paid once: the biller now shows it PAID, with no pay button.
+    page.goto(f"{shop.url}/bills?biller_id={bill['biller_id']}&reference={bill['customer_reference']}")
+    expect(page.locator("#bills .bill").first).to_be_visible()
+    expect(pay_buttons).to_have_count(0)
