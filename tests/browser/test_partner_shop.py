@@ -140,3 +140,12 @@ def test_a_utility_bill_is_looked_up_and_paid_from_the_shop(page, shop, bank):
     page.goto(f"{shop.url}/bills?biller_id={bill['biller_id']}&reference={bill['customer_reference']}")
     expect(page.locator("#bills .bill").first).to_be_visible()
     expect(pay_buttons).to_have_count(0)
+
+
+def test_a_payment_the_account_cannot_cover_shows_the_banks_reason(page, shop, bank):
+    shop.pay_at_checkout("robot-vac")  # ¥1,599 from zhao.min's Class Ⅲ account, which holds at most ¥600
+    bank.sign_in_and_approve("zhao.min")
+    shop.wait_for_order_status("FAILED")
+    expect(page.locator("#order-error")).to_contain_text("Insufficient funds")
+    expect(page.locator("#order-error")).to_contain_text("AM04")
+    shoot(page, "14-checkout-insufficient-funds")
