@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -149,3 +150,22 @@ def test_a_payment_the_account_cannot_cover_shows_the_banks_reason(page, shop, b
     expect(page.locator("#order-error")).to_contain_text("Insufficient funds")
     expect(page.locator("#order-error")).to_contain_text("AM04")
     shoot(page, "14-checkout-insufficient-funds")
+
+
+def test_the_shop_refuses_an_event_not_signed_by_the_bank(running_stack):
+    """Anyone can POST to a webhook: only a SET the bank's JWKS verifies may change an order."""
+    import time
+
+    from joserfc import jwt
+    from joserfc.jwk import ECKey
+
+    forger = ECKey.generate_key("P-256", parameters={"kid": "evt-forged"}, private=True)
+    claims = {"iss": running_stack.gateway_url, "iat": int(time.time()), "jti": "forged-1", "aud": "anyone",
+              "events": {"urn:uk:org:openbanking:events:resource-update": {
+                  "subject": {"http://openbanking.org.uk/rid": "dp_forged"}}}}  # fmt: skip
+    forged = jwt.encode({"alg": "ES256", "kid": "evt-forged", "typ": "secevent+jwt"}, claims, forger)
+    with httpx.Client(base_url=running_stack.shop_url, trust_env=False) as http:
+        for body in (forged, "not-a-jwt"):
+            answered = http.post("/webhooks/event-notifications", content=body,
+                                 headers={"content-type": "application/jwt"})  # fmt: skip
+            assert answered.status_code == 400
