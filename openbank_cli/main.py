@@ -142,12 +142,12 @@ def up(
     from openbank_cli import supervisor
     from openbank_kit.internal_auth import internal_token_for
 
+    if with_demo and not demo:
+        raise UsageError("--with-demo registers the shop in the demo tenant: drop --no-demo")
     settings = load_settings()
     try:
         supervisor.check_ports_free(settings)
         if with_demo:
-            if not demo:
-                raise UsageError("--with-demo registers the shop in the demo tenant: drop --no-demo")
             supervisor.check_demo_shop_port_free(settings)
     except supervisor.StartupError as exc:
         raise UsageError(str(exc)) from None
