@@ -44,7 +44,9 @@ SETTLED_STATUSES = {"ACCC", "ACSC"}  # same-bank payments are ACCC at once; othe
 LOAN_PRODUCT_ID = "quick-loan"
 AISP = "/open-banking/v4.0/aisp"
 PISP = "/open-banking/v4.0/pisp"
-PERMISSIONS = ["ReadAccountsDetail", "ReadBalances"]
+# Balances for the account page; debits in detail so bill pay can offer the bills the shopper paid before.
+PERMISSIONS = ["ReadAccountsDetail", "ReadBalances", "ReadTransactionsDetail", "ReadTransactionsDebits"]
+UTILITY_CODE = "UTILITY"  # the bank's ProprietaryBankTransactionCode for a utility payment
 
 
 def config_from_env() -> ShopConfig:
@@ -319,9 +321,35 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one function keeps the tut
             return page(
                 request, "bills.html", billers=[], error=exc, biller_id=biller_id, reference=reference
             )
-        return page(
-            request, "bills.html", billers=billers, bills=found, biller_id=biller_id, reference=reference
-        )
+        return page(request, "bills.html", billers=billers, bills=found, biller_id=biller_id, reference=reference,
+                    known=known_bill_references(request, billers))  # fmt: skip
+
+    def known_bill_references(request: Request, billers: list[dict]) -> list[tuple[dict, str]]:
+        """With a linked account: the (biller, customer reference) pairs of the utility bills paid from it."""
+        session: Session = request.state.session
+        if not session.accounts_token:
+            return []
+        bank, by_name = bank_of(request), {b["Name"]: b for b in billers}
+        known: dict[tuple[str, str], tuple[dict, str]] = {}
+        try:
+            listed = bank.call(
+                "GET", f"{AISP}/accounts", session.accounts_token, doing="reading your accounts"
+            )
+            for account in listed["Data"]["Account"]:
+                page_of = bank.call("GET", f"{AISP}/accounts/{account['AccountId']}/transactions",
+                                    session.accounts_token, doing="reading transactions")  # fmt: skip
+                for tx in page_of["Data"]["Transaction"]:
+                    biller = by_name.get((tx.get("MerchantDetails") or {}).get("MerchantName", ""))
+                    if (
+                        tx["ProprietaryBankTransactionCode"]["Code"] == UTILITY_CODE
+                        and biller
+                        and tx.get("TransactionReference")
+                    ):
+                        key = (biller["BillerId"], tx["TransactionReference"])
+                        known[key] = (biller, tx["TransactionReference"])
+        except BankError:
+            return []  # only a convenience: the accounts page shows what the bank said
+        return sorted(known.values(), key=lambda pair: (pair[0]["BillerId"], pair[1]))
 
     @app.post("/bills/pay")
     def pay_bill(request: Request, biller_id: str = Form(), reference: str = Form(), bill_id: str = Form()):

@@ -169,3 +169,18 @@ def test_the_shop_refuses_an_event_not_signed_by_the_bank(running_stack):
             answered = http.post("/webhooks/event-notifications", content=body,
                                  headers={"content-type": "application/jwt"})  # fmt: skip
             assert answered.status_code == 400
+
+
+def test_with_a_linked_account_bill_pay_offers_the_bills_paid_before(page, shop, bank):
+    shop.link_account()
+    bank.sign_in_and_approve("li.na")
+    expect(page.locator("#accounts .account").first).to_be_visible(timeout=TIMEOUT_MS)
+    page.goto(shop.url + "/bills")
+    known = page.locator("#known-bills .known-bill")
+    expect(known.first).to_be_visible()
+    shoot(page, "15-bills-known-from-linked-account")
+    known.first.click()
+    expect(page.locator("#bills .bill").first).to_be_visible()
+    expect(page.locator("#bills button[id^='pay-bill-']")).to_have_count(
+        1
+    )  # the latest period is outstanding
