@@ -157,6 +157,12 @@ class Fapi2Client:
                                       redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier,
                                       headers={"DPoP": self.dpop.proof("POST", endpoint)})  # fmt: skip
 
+    def refresh(self, refresh_token: str) -> dict:
+        """New tokens for the same grant (access tokens live at most 600 s); the proof keeps the DPoP binding."""
+        endpoint = self.meta["token_endpoint"]
+        return self.oauth.fetch_token(endpoint, grant_type="refresh_token", refresh_token=refresh_token,
+                                      headers={"DPoP": self.dpop.proof("POST", endpoint)})  # fmt: skip
+
     def call(
         self,
         method: str,

@@ -144,21 +144,37 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one function keeps the tut
         return {"status": "ok"}
 
     # --- 1. Link your bank account (AIS) -------------------------------------------------------------------
+    def read_accounts(request: Request) -> list[tuple[dict, list[dict]]]:
+        """The linked accounts and their balances; an expired access token is renewed once with the refresh
+        token (401), anything else is the bank's answer (a revoked consent: 403)."""
+        session: Session = request.state.session
+        bank = bank_of(request)
+        for attempt in range(2):
+            try:
+                listed = bank.call(
+                    "GET", f"{AISP}/accounts", session.accounts_token, doing="reading your accounts"
+                )
+                return [(account, bank.call("GET", f"{AISP}/accounts/{account['AccountId']}/balances",
+                                            session.accounts_token, doing="reading balances")["Data"]["Balance"])
+                        for account in listed["Data"]["Account"]]  # fmt: skip
+            except BankError as exc:
+                if exc.status != 401 or attempt or not session.accounts_refresh_token:
+                    raise
+                try:
+                    tokens = bank.client.refresh(session.accounts_refresh_token)
+                except Exception:  # noqa: BLE001 - the grant is gone: show the first refusal
+                    raise exc from None
+                session.accounts_token = tokens["access_token"]
+                session.accounts_refresh_token = tokens.get("refresh_token", session.accounts_refresh_token)
+        raise AssertionError("unreachable: the loop returns or raises")
+
     @app.get("/accounts", response_class=HTMLResponse)
     def accounts(request: Request):
         session: Session = request.state.session
         if not session.accounts_token:
             return page(request, "accounts.html", linked=False)
-        bank = bank_of(request)
         try:  # every visit asks the bank again: a revoked consent shows here at once
-            listed = bank.call(
-                "GET", f"{AISP}/accounts", session.accounts_token, doing="reading your accounts"
-            )
-            shown = []
-            for account in listed["Data"]["Account"]:
-                balances = bank.call("GET", f"{AISP}/accounts/{account['AccountId']}/balances",
-                                     session.accounts_token, doing="reading balances")  # fmt: skip
-                shown.append((account, balances["Data"]["Balance"]))
+            shown = read_accounts(request)
         except BankError as exc:
             return page(
                 request, "accounts.html", linked=True, error=exc, consent_id=session.accounts_consent_id
@@ -398,6 +414,7 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one function keeps the tut
         if flow.kind == "accounts":
             session: Session = request.state.session
             session.accounts_token, session.accounts_consent_id = token, flow.consent_id
+            session.accounts_refresh_token = tokens.get("refresh_token", "")
             return RedirectResponse("/accounts", status_code=303)
         if flow.kind == "payment":
             submit_payment(request, flow, order, token)

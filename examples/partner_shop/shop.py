@@ -125,6 +125,7 @@ class Flow:
 class Session:
     session_id: str
     accounts_token: str = ""  # the linked bank account (AIS), a DPoP-bound customer token
+    accounts_refresh_token: str = ""  # to renew it: access tokens live 10 minutes, the consent longer
     accounts_consent_id: str = ""
     order_ids: list[str] = field(default_factory=list)
 

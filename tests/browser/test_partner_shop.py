@@ -184,3 +184,35 @@ def test_with_a_linked_account_bill_pay_offers_the_bills_paid_before(page, shop,
     expect(page.locator("#bills button[id^='pay-bill-']")).to_have_count(
         1
     )  # the latest period is outstanding
+
+
+def test_the_partner_client_renews_a_refused_access_token_with_its_refresh_token(running_stack):
+    """What the shop's accounts page does on a 401: refresh once (fapi2 client, DPoP-bound), then read again."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from examples.fapi2_client import Fapi2Client
+
+    issuer, redirect_uri = running_stack.gateway_url, "https://refresh.example/cb"
+    client, _ = Fapi2Client.register(
+        issuer, running_stack.initial_access_token, "refresh test", [redirect_uri]
+    )
+    app_token = client.client_credentials("accounts")["access_token"]
+    consent = client.call("POST", f"{issuer}/open-banking/v4.0/aisp/account-access-consents", app_token,
+                          {"Data": {"Permissions": ["ReadAccountsBasic"]}, "Risk": {}})  # fmt: skip
+    pending = client.push_authorization("openid accounts", consent.json()["Data"]["ConsentId"], redirect_uri)
+    approved = running_stack.sandbox("POST", "/sandbox/v1/authorize", json={
+        "AuthorizationUrl": pending.url, "Username": "zhang.wei", "Password": "sandbox", "Otp": "123456",
+        "Decision": "approve"})  # fmt: skip
+    params = {k: v[0] for k, v in parse_qs(urlsplit(approved.json()["RedirectTo"]).query).items()}
+    tokens = client.exchange_code(pending, params["code"])
+    accounts_url = f"{issuer}/open-banking/v4.0/aisp/accounts"
+
+    revoked = client.oauth.post(client.meta["revocation_endpoint"], auth=client.oauth.client_auth(client.assertion),
+                                data={"token": tokens["access_token"], "token_type_hint": "access_token"})  # fmt: skip
+    assert revoked.status_code == 200, revoked.text
+    assert client.call("GET", accounts_url, tokens["access_token"]).status_code == 401
+
+    renewed = client.refresh(tokens["refresh_token"])
+    assert renewed["token_type"] == "DPoP" and renewed["access_token"] != tokens["access_token"]
+    assert client.call("GET", accounts_url, renewed["access_token"]).status_code == 200
+    client.close()
