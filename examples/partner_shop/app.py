@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from examples.partner_shop.bank import Bank, BankError, ShopConfig, resource_ids
+from examples.partner_shop.bank import CONSENT_REVOKED, RESOURCE_UPDATE, Bank, BankError, ShopConfig, subjects
 from examples.partner_shop.shop import (
     PAYMENT_REASON_TEXT,
     PRODUCTS,
@@ -176,9 +176,9 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one function keeps the tut
         try:  # every visit asks the bank again: a revoked consent shows here at once
             shown = read_accounts(request)
         except BankError as exc:
-            return page(
-                request, "accounts.html", linked=True, error=exc, consent_id=session.accounts_consent_id
-            )
+            revoked = session.accounts_consent_id in store_of(request).revoked_consents  # the bank's event
+            return page(request, "accounts.html", linked=True, error=exc, consent_id=session.accounts_consent_id,
+                        notified_revoked=revoked)  # fmt: skip
         return page(
             request, "accounts.html", linked=True, accounts=shown, consent_id=session.accounts_consent_id
         )
@@ -450,12 +450,20 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one function keeps the tut
         except ValueError as exc:
             log.warning("refused an event: %s", exc)
             return Response(status_code=400)
-        for payment_id in resource_ids(claims):
+        for event_type, resource_type, resource_id in subjects(claims):
+            if event_type == CONSENT_REVOKED:  # the customer withdrew a consent at the bank
+                with store.lock:
+                    store.revoked_consents.add(resource_id)
+                continue
+            if event_type != RESOURCE_UPDATE or resource_type != "domestic-payments":
+                continue  # only domestic payments matter to this shop
+            payment_id = resource_id
             try:  # the event says "this payment changed": read it to learn how
                 payment = bank.call("GET", f"{PISP}/domestic-payments/{payment_id}", bank.app_token("payments"),
                                     doing="reading the payment")["Data"]  # fmt: skip
-            except BankError:
-                continue  # not a payment (e.g. a consent revoked): nothing to settle
+            except BankError as exc:
+                log.warning("event for %s: %s", payment_id, exc.message)
+                continue  # the next event, or the order page's own read, will tell
             with store.lock:
                 store.notified_payments.add(payment_id)
                 for order in store.orders.values():

@@ -165,6 +165,16 @@ class Bank:
         return claims
 
 
-def resource_ids(claims: dict) -> list[str]:
-    """The resource ids (e.g. DomesticPaymentId) an OBIE event's subjects name."""
-    return [event["subject"]["http://openbanking.org.uk/rid"] for event in claims.get("events", {}).values()]
+RESOURCE_UPDATE = "urn:uk:org:openbanking:events:resource-update"
+CONSENT_REVOKED = "urn:uk:org:openbanking:events:consent-authorization-revoked"
+
+
+def subjects(claims: dict) -> list[tuple[str, str, str]]:
+    """(event type, resource type, resource id) for each event in an OBIE SET, e.g. a resource-update of
+    `domestic-payments` with its DomesticPaymentId, or a consent-authorization-revoked with the ConsentId."""
+    found = []
+    for event_type, event in claims.get("events", {}).items():
+        subject = event.get("subject", {})
+        found.append((event_type, subject.get("http://openbanking.org.uk/rty", ""),
+                      subject.get("http://openbanking.org.uk/rid", "")))  # fmt: skip
+    return found

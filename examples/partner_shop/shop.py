@@ -139,6 +139,7 @@ class Store:
         self.sessions: dict[str, Session] = {}
         self.flows: dict[str, Flow] = {}  # by OAuth state
         self.notified_payments: set[str] = set()  # payment ids a verified SET named (it may come first)
+        self.revoked_consents: set[str] = set()  # consent ids a verified consent-authorization-revoked named
 
     def session(self, session_id: str | None) -> Session:
         with self.lock:

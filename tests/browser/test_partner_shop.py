@@ -100,6 +100,13 @@ def test_a_linked_account_shows_balances_until_the_customer_revokes_the_consent(
     expect(page.locator("#bank-error")).to_contain_text("403")
     expect(page.locator("#bank-error")).to_contain_text("CANC")
     expect(page.locator("#accounts")).to_have_count(0)
+    # The bank also pushes a signed consent-authorization-revoked event; the page says so once it has arrived.
+    for _ in range(40):  # a bound on the wait: the bank's dispatcher pushes within a few seconds
+        if page.locator("#revoked-notice").count():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    expect(page.locator("#revoked-notice")).to_be_visible()
     shoot(page, "10-linked-accounts-revoked")
 
 
