@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from authlib.integrations.base_client.errors import OAuthError
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
@@ -90,7 +91,7 @@ class Bank:
                     )  # still known to the bank (a var/ wiped elsewhere would say no)
                     log.info("loaded registration %s", saved["client_id"])
                     return bank
-                except Exception:  # noqa: BLE001 - any refusal means: register again
+                except (OAuthError, httpx.HTTPError):  # unknown client (e.g. the bank's var/ was wiped)
                     log.warning("saved registration %s refused, registering again", saved["client_id"])
         client, registration = Fapi2Client.register(
             config.issuer,

@@ -130,6 +130,10 @@ class Session:
     order_ids: list[str] = field(default_factory=list)
 
 
+MAX_SESSIONS = 10_000  # a demo in memory: beyond these the oldest session (and its orders) is forgotten
+MAX_FLOWS = 10_000  # authorisations in flight; an abandoned one is forgotten first
+
+
 class Store:
     """Orders, sessions and flows in flight, guarded by one lock (route handlers run in threads)."""
 
@@ -147,6 +151,10 @@ class Store:
                 return self.sessions[session_id]
             new = Session(secrets.token_urlsafe(16))
             self.sessions[new.session_id] = new
+            if len(self.sessions) > MAX_SESSIONS:  # dicts keep insertion order: the first is the oldest
+                oldest = self.sessions.pop(next(iter(self.sessions)))
+                for order_id in oldest.order_ids:
+                    self.orders.pop(order_id, None)
             return new
 
     def new_order(self, session: Session, kind: str, description: str, amount: Decimal) -> Order:
@@ -160,6 +168,8 @@ class Store:
     def start_flow(self, flow: Flow) -> None:
         with self.lock:
             self.flows[flow.pending.state] = flow
+            if len(self.flows) > MAX_FLOWS:
+                self.flows.pop(next(iter(self.flows)))
 
     def take_flow(self, state: str) -> Flow | None:
         """A flow is used once: a replayed callback finds nothing."""

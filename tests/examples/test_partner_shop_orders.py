@@ -62,3 +62,16 @@ def test_bank_errors_are_said_from_the_obie_error_body():
         httpx.Response(400, json={"error": "invalid_client", "error_description": "unknown client"}), "token"
     )
     assert oauth.code == "invalid_client" and "unknown client" in oauth.message
+
+
+def test_the_store_forgets_the_oldest_session_and_its_orders_beyond_its_bound(monkeypatch):
+    from examples.partner_shop import shop
+
+    monkeypatch.setattr(shop, "MAX_SESSIONS", 2)
+    store = Store()
+    first = store.session(None)
+    order = store.new_order(first, "goods", "old", Decimal("1.00"))
+    store.session(None)
+    store.session(None)  # the third pushes the first out
+    assert first.session_id not in store.sessions and order.order_id not in store.orders
+    assert len(store.sessions) == 2
