@@ -223,3 +223,28 @@ def test_the_partner_client_renews_a_refused_access_token_with_its_refresh_token
     assert renewed["token_type"] == "DPoP" and renewed["access_token"] != tokens["access_token"]
     assert client.call("GET", accounts_url, renewed["access_token"]).status_code == 200
     client.close()
+
+
+def test_a_restarted_shop_loads_its_saved_registration_and_keeps_one_event_subscription(
+    running_stack, tmp_path
+):
+    from fastapi.testclient import TestClient
+
+    from examples.partner_shop.app import MERCHANT_ACCOUNT, create_app
+    from examples.partner_shop.bank import ShopConfig
+
+    config = ShopConfig(issuer=running_stack.gateway_url, initial_access_token=running_stack.initial_access_token,
+                        base_url="http://127.0.0.1:9", state_dir=tmp_path / "shop", merchant_account=MERCHANT_ACCOUNT,
+                        merchant_name="restart test")  # fmt: skip
+    client_ids = []
+    for _ in range(2):  # start, stop, start again
+        app = create_app(config)
+        with TestClient(app) as shop_client:
+            assert shop_client.get("/healthz").status_code == 200
+            bank = app.state.bank
+            client_ids.append(bank.client.client_id)
+            listed = bank.call("GET", "/open-banking/v4.0/event-subscriptions", bank.app_token("payments"))
+    assert client_ids[0] == client_ids[1]  # registered once
+    assert (config.state_dir / "registration.json").stat().st_mode & 0o077 == 0  # the private key is private
+    (subscription,) = listed["Data"]["EventSubscription"]
+    assert subscription["CallbackUrl"] == "http://127.0.0.1:9/webhooks"
