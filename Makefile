@@ -30,7 +30,7 @@ browser-deps:
 test: $(INSTALLED) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -n 2  # two workers, each with its own fresh databases (pytest-xdist)
+	$(BIN)/pytest -q -n 2 --dist loadgroup  # two workers, each with its own fresh databases (pytest-xdist); a group's tests share one worker
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -30,13 +30,6 @@ class RunningStack:
         with httpx.Client(base_url=self.gateway_url, timeout=30, trust_env=False) as http:
             return http.request(method, path, headers=headers, **kwargs)
 
-    def internal(self, method: str, process: str, path: str, **kwargs) -> httpx.Response:
-        """A service's internal API with the internal token `openbank up` wrote under var/ (what the bank does)."""
-        token = (self.var_dir / "internal-token").read_text().strip()
-        port = {"accounts": 1, "payments": 2, "loans": 3}[process]
-        with httpx.Client(base_url=self.ports[port], timeout=30, trust_env=False) as http:
-            return http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
-
 
 @pytest.fixture(scope="module")
 def running_stack(tmp_path_factory):
