@@ -132,30 +132,41 @@ def list_tenants() -> None:
 
 @app.command()
 @expected_errors
-def up(demo: Annotated[bool, typer.Option(help="provision the demo tenant")] = True) -> None:
+def up(
+    demo: Annotated[bool, typer.Option(help="provision the demo tenant")] = True,
+    with_demo: Annotated[
+        bool, typer.Option("--with-demo", help="also start the partner demo shop (examples/partner_shop)")
+    ] = False,
+) -> None:
     """Start the gateway and the services; Ctrl-C stops them all."""
     from openbank_cli import supervisor
     from openbank_kit.internal_auth import internal_token_for
 
+    if with_demo and not demo:
+        raise UsageError("--with-demo registers the shop in the demo tenant: drop --no-demo")
     settings = load_settings()
     try:
         supervisor.check_ports_free(settings)
+        if with_demo:
+            supervisor.check_demo_shop_port_free(settings)
     except supervisor.StartupError as exc:
         raise UsageError(str(exc)) from None
     Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
     stack, tenants = _prepare(settings)
     token = _demo_token(settings, tenants) if demo else None
     stack.dispose()
-    children = supervisor.start_children(
-        settings, supervisor.child_environment(settings, internal_token_for(settings))
-    )
+    children_env = supervisor.child_environment(settings, internal_token_for(settings))
+    children = supervisor.start_children(settings, children_env)
     try:
         supervisor.wait_until_ready(settings, children)
+        if with_demo:  # after the bank is ready: the shop registers itself at start
+            children.append(supervisor.start_demo_shop(settings, children_env, token))
+            supervisor.wait_until_shop_ready(children[-1])
     except supervisor.StartupError as exc:
         supervisor.stop_children(children)
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    _print_banner(settings, token)
+    _print_banner(settings, token, supervisor.demo_shop_port() if with_demo else None)
     raise typer.Exit(supervisor.supervise(children))
 
 
@@ -182,13 +193,20 @@ def _demo_token(settings: KitSettings, tenants) -> str:
     return token
 
 
-def _print_banner(settings: KitSettings, token: str | None) -> None:
+def _print_banner(settings: KitSettings, token: str | None, shop_port: int | None = None) -> None:
     gateway = settings.url_of("gateway")
     lines = [
         "",
         "OpenBank Sandbox is up",
         f"  gateway (public)  {gateway}",
         *(f"  {name:<17} {settings.url_of(name)}" for name in ("accounts", "payments", "loans")),
+        *(
+            [
+                f"  demo shop         http://127.0.0.1:{shop_port}  (美家家电商城, a partner app on the public API)"
+            ]
+            if shop_port
+            else []
+        ),
         f"  logs              {Path(settings.var_dir).resolve() / 'log'}",
         "",
         "Tenant demo",

@@ -21,6 +21,10 @@ APPS = {
     "payments": "services.payments.app:create_app",
     "loans": "services.loans.app:create_app",
 }
+DEMO_SHOP_PORT_VARIABLE = "SHOP_PORT"
+DEMO_SHOP_DEFAULT_PORT = 8400
+# The demo shop is a partner app, not part of the bank: it lives in the source tree's examples/, run from there.
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 
@@ -48,6 +52,60 @@ def check_ports_free(settings: KitSettings) -> None:
                     f"port {port} ({name}) on {settings.host} is already in use: stop what holds it "
                     f"or set {PORT_VARIABLES[name]} to another port"
                 ) from None
+
+
+def demo_shop_port() -> int:
+    return int(os.environ.get(DEMO_SHOP_PORT_VARIABLE, DEMO_SHOP_DEFAULT_PORT))
+
+
+def check_demo_shop_port_free(settings: KitSettings) -> None:
+    port = demo_shop_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise StartupError(
+                f"port {port} (demo shop) is already in use: set {DEMO_SHOP_PORT_VARIABLE} to another port"
+            ) from None
+    if not (SOURCE_ROOT / "examples" / "partner_shop").is_dir():
+        raise StartupError("--with-demo needs the source tree (examples/partner_shop); run from a checkout")
+
+
+def start_demo_shop(settings: KitSettings, env: dict[str, str], initial_access_token: str) -> Child:
+    """The partner demo shop (examples/partner_shop) as one more child; it registers itself in the demo tenant."""
+    var_dir = Path(settings.var_dir).resolve()
+    log_path = var_dir / "log" / "shop.log"
+    shop_env = {
+        **env,
+        "SHOP_PORT": str(demo_shop_port()),
+        "SHOP_ISSUER": settings.issuer,
+        "SHOP_INITIAL_ACCESS_TOKEN": initial_access_token,
+        "SHOP_STATE_DIR": str(var_dir / "partner-shop"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(SOURCE_ROOT), env.get("PYTHONPATH")])),
+    }
+    log_file = log_path.open("ab")
+    process = subprocess.Popen([sys.executable, "-m", "examples.partner_shop"], env=shop_env, cwd=SOURCE_ROOT,
+                               stdout=log_file, stderr=log_file, start_new_session=True)  # fmt: skip
+    log_file.close()
+    return Child("shop", process, log_path)
+
+
+def wait_until_shop_ready(child: Child) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    with httpx.Client(timeout=httpx.Timeout(2.0), trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if child.process.poll() is not None:
+                raise StartupError(
+                    f"the demo shop exited during start-up; last lines of {child.log_path}:\n{_tail(child)}"
+                )
+            try:
+                if client.get(f"http://127.0.0.1:{demo_shop_port()}/healthz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+    raise StartupError(f"the demo shop was not ready after {READY_TIMEOUT_S:.0f} s (see {child.log_path})")
 
 
 def start_children(settings: KitSettings, env: dict[str, str]) -> list[Child]:

@@ -70,3 +70,25 @@ def test_missing_option_is_a_usage_error_without_traceback(var_env):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "--tenant" in result.stderr
+
+
+def test_up_with_demo_needs_the_demo_tenant(var_env):
+    result = openbank("up", "--no-demo", "--with-demo", env=var_env)
+    assert result.returncode == 2
+    assert_one_line_error(result, "--with-demo", "--no-demo")
+
+
+def test_up_with_demo_names_the_shop_port_when_it_is_taken(var_env):
+    import socket
+
+    from tests.e2e.conftest import PROCESSES, free_ports
+
+    ports = free_ports(4)
+    env = {**var_env, **{f"OPENBANK_{n.upper()}_PORT": str(p) for n, p in zip(PROCESSES, ports, strict=True)}}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = openbank("up", "--with-demo", env={**env, "SHOP_PORT": str(taken.getsockname()[1])})
+    assert result.returncode == 2
+    assert_one_line_error(result, "demo shop", "SHOP_PORT")
+    assert not (os.path.exists(os.path.join(var_env["OPENBANK_VAR_DIR"], "demo-initial-access-token")))

@@ -44,9 +44,10 @@ def up_env(tmp_path) -> dict[str, str]:
     return env
 
 
-def start_up(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+def start_up(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
+    """`openbank up [args]`; returns once it prints its banner (the process and the banner)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "openbank_cli.main", "up"],
+        [sys.executable, "-m", "openbank_cli.main", "up", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
