@@ -23,6 +23,7 @@ def test_zhang_wei_sees_the_payment_and_picks_the_account_to_pay_from(pisp):
     _, interaction, csrf = browser_sign_in(pisp.stack, authorization_url(pisp.partner.client_id, request_uri))
     page = pisp.stack.gateway.get(interaction)
     assert page.status_code == 200 and "¥88.80" in page.text and creditor["Identification"] in page.text
+    assert "房租 rent" in page.text and "[&#39;" not in page.text  # the reference reads as text, not a list
     assert page.text.count('type="radio" name="account_id"') >= 2  # AccountSelection "one"
     decided = pisp.stack.gateway.post(
         interaction + "/decision",
