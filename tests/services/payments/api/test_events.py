@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -333,6 +334,27 @@ def test_publish_is_idempotent_on_event_id(pisp, stack):
     bad = stack.services["payments"].post(path, json={**body, "EventId": "x2", "OccurredAt": "yesterday"},
                                           headers=stack.internal_headers)  # fmt: skip
     assert bad.status_code == 400
+
+
+def test_concurrent_publishes_of_one_event_id_make_one_event(pisp, stack, backend):
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers; the insert race is PostgreSQL's")
+    body = {"EventId": "loan-L2-REPAID", "ClientId": pisp.partner.client_id, "EventType": RESOURCE_UPDATE,
+            "Subject": {"ResourceId": "L2", "ResourceType": "loans",
+                        "ResourceLinks": [{"Version": "4.0", "Link": f"{ISSUER}/lending/v1/loans/L2"}]},
+            "OccurredAt": "2026-12-02T10:00:00+08:00"}  # fmt: skip
+    path = f"/internal/v1/tenants/{pisp.tenant_id}/events"
+    start = threading.Barrier(8)
+
+    def publish(_n):
+        start.wait()
+        return stack.services["payments"].post(path, json=body, headers=stack.internal_headers)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(publish, range(8)))
+    assert sorted(r.status_code for r in responses) == [200] * 7 + [201], [r.text for r in responses]
+    assert len({r.json()["Jti"] for r in responses}) == 1  # every caller is told the same event
+    assert list(_poll(pisp, maxEvents=10)["sets"]) == [responses[0].json()["Jti"]]
 
 
 def test_reset_clears_the_tenants_events_deliveries_and_subscription(pisp, receiver, dispatcher, stack):
