@@ -25,6 +25,7 @@ from gateway.proxy.rate_limit import rate_limiter_from_url
 from gateway.proxy.upstream import HttpxUpstream, PooledUpstream
 from gateway.sandbox.api import router as sandbox_router
 from gateway.sandbox.events_api import router as sandbox_events_router
+from gateway.sandbox.large_value_api import router as sandbox_large_value_router
 from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
 from gateway.sandbox.service import TenantService
 from gateway.settings import GatewaySettings
@@ -54,7 +55,13 @@ def create_app(
         db=db,
         tenant_tables=TENANT_TABLES,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[oauth_router, consent_router, sandbox_router, sandbox_events_router],
+        routers=[
+            oauth_router,
+            consent_router,
+            sandbox_router,
+            sandbox_events_router,
+            sandbox_large_value_router,
+        ],
         inner_middleware=[FrontDoorMiddleware],
         migrate_on_start=migrate_on_start,
         on_started=_provision_demo if settings.provision_demo else None,

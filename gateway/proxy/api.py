@@ -16,6 +16,7 @@ from joserfc import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.oauth.keys import KeyStore
+from gateway.proxy import faults
 from gateway.proxy.audit import AuditEntry
 from gateway.proxy.rate_limit import DEFAULT_RATE_PER_S, retry_after_s
 from gateway.proxy.token_check import verify_resource_call
@@ -62,7 +63,14 @@ def sign_caller_assertion(keys: KeyStore, issuer: str, service: str, claims: dic
     return jwt.encode({"alg": "ES256", "typ": CALLER_TYP, "kid": kid}, payload, key, algorithms=["ES256"])
 
 
-def forward(request: Request, body: bytes, service: str, service_path: str, scope: str | None) -> Response:
+def forward(
+    request: Request,
+    body: bytes,
+    service: str,
+    service_path: str,
+    scope: str | None,
+    fault: str | None = None,
+) -> Response:
     started = time.perf_counter()
     state = request.app.state
     issuer = state.settings.issuer
@@ -89,6 +97,11 @@ def forward(request: Request, body: bytes, service: str, service_path: str, scop
         raise TooManyRequests(
             retry_after_s(wait_s), message=f"rate limit of {rate_per_s} requests/s for this app reached"
         )
+    try:
+        faults.refuse_before_forwarding(fault)  # throttling, bank-timeout: answered here, nothing forwarded
+    except OBIEError as exc:
+        _audit(request, verified.claims, exc.status_code, started)
+        raise
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers[CALLER_HEADER] = sign_caller_assertion(
         state.oauth.token_issuer.keys, issuer, service, verified.claims
@@ -167,8 +180,12 @@ class FrontDoorMiddleware:
             else:
                 (service, scope_needed), service_path = _route_for(path), path
                 body = await _read_body(request)
+            fault = faults.requested_fault(request.headers)
+            wait_ms = faults.delay_ms(fault, request.headers)
+            if wait_ms > 0:  # slow-response, bank-timeout
+                await faults.pause(wait_ms)
             response = await anyio.to_thread.run_sync(
-                forward, request, body, service, service_path, scope_needed
+                forward, request, body, service, service_path, scope_needed, fault
             )
         except OBIEError as exc:
             response = obie_error_response(exc)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from openbank_kit.deps import AccountsDep, DbDep
 from openbank_kit.internal_auth import InternalCaller
-from services.payments import service
+from services.payments import large_value, service
 from services.payments.schemas import AuthorisationRequest
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}", tags=["internal: payment consents"])
@@ -23,3 +23,11 @@ def authorise_consent(
     _caller: InternalCaller,
 ) -> dict:  # fmt: skip
     return service.internal_authorise(db, accounts, tenant_id, consent_id, body.model_dump(mode="json"))
+
+
+@router.get("/large-value-reports")
+def list_large_value_reports(
+    tenant_id: str, db: DbDep, _caller: InternalCaller,
+    limit: int = Query(100, ge=1, le=large_value.MAX_REPORTS_PER_PAGE),
+) -> dict:  # fmt: skip
+    return large_value.list_reports(db, tenant_id, limit)
