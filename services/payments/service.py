@@ -352,7 +352,7 @@ def _payment_body(
             {"StatusReasonCode": payment.status_reason_code,
              "StatusReasonDescription": payment.status_reason or payment.status_reason_code}
         ]  # fmt: skip
-    if payment.status == "ACSP":
+    if payment.status == "ACSP" and payment.fault != faults.SLOW_CLEARING:  # that one waits for the clock
         data["ExpectedSettlementDateTime"] = _iso(payment.status_updated_at + CLEARING_DELAY, now)
     data["Initiation"] = consent.initiation
     data["Debtor"] = {
