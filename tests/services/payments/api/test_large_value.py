@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
 from loadtests.partner import ISSUER
 from tests.services.payments.conftest import OTHER_BANK_NUMBER
 
@@ -82,3 +86,21 @@ def test_the_reports_are_the_tenants_own(pisp, stack, new_tenant):
     assert len(_reports(pisp)) == 1
     other = pisp.stack.gateway.get(REPORTS, headers={"Authorization": f"Bearer {other_token}"})
     assert other.status_code == 200 and other.json()["Data"]["LargeValueReport"] == []
+
+
+def test_concurrent_settlements_reaching_the_threshold_write_exactly_one_record(pisp, backend):
+    if backend != "postgresql":
+        pytest.skip("concurrency is tested against real PostgreSQL")
+    business = _business_account(pisp)
+    pisp.credit(business["AccountId"], "3000000.00")
+    zhang_wei = next(a for a in pisp.accounts_of("zhang.wei") if a["AccountClass"] == "I")
+    consents = [pisp.authorised_consent("sun.hui", zhang_wei["Identification"], "600000.00",
+                                        debtor=business["Identification"]) for _ in range(5)]  # fmt: skip
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        paid = [r.json()["Data"] for r in pool.map(lambda c: pisp.pay(*c), consents)]
+    assert [p["Status"] for p in paid] == ["ACCC"] * 5
+    [report] = _reports(pisp)
+    # The record names the transfers up to the one that reached ¥2,000,000: the fourth of the five, whichever order.
+    assert report["TransactionCount"] == 4 and report["TotalAmount"]["Amount"] == "2400000.00"
+    assert set(report["DomesticPaymentIds"]) < {p["DomesticPaymentId"] for p in paid}
+    assert pisp.ledger_balanced()
