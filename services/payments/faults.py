@@ -21,7 +21,7 @@ from fastapi import Header
 
 from openbank_kit.clock import tenant_now
 from openbank_kit.db import Database
-from openbank_kit.errors import ErrorCode, FieldInvalid
+from openbank_kit.errors import ErrorCode, FieldInvalid, ServiceUnavailable
 from openbank_kit.faults import FAULT_HEADER, KNOWN_FAULTS
 from openbank_kit.http_client import ServiceClient
 from openbank_kit.money import Money
@@ -104,18 +104,24 @@ def finish_slow_clearing(db: Database, accounts: ServiceClient, tenant_id: str, 
         consent = repository.consent(session, tenant_id, payment.consent_id)
         assert consent is not None and consent.creditor_account_id is not None
     # Keys derived from the payment id: a retried clock move posts each leg once.
-    outcome = ledger.post(
-        accounts, tenant_id, f"clr-{payment_id}",
-        _leg(CLEARING_ACCOUNT_ID, consent.creditor_account_id, payment.amount_fen,
-             f"清算入账 payment {payment_id}"),
-    )  # fmt: skip
-    returned = None
-    if isinstance(outcome, ledger.Refused):
-        returned = ledger.post(
-            accounts, tenant_id, f"ret-{payment_id}",
-            _leg(CLEARING_ACCOUNT_ID, payment.debtor_account_id, payment.amount_fen, f"退汇 payment {payment_id}"),
+    try:
+        outcome = ledger.post(
+            accounts, tenant_id, f"clr-{payment_id}",
+            _leg(CLEARING_ACCOUNT_ID, consent.creditor_account_id, payment.amount_fen,
+                 f"清算入账 payment {payment_id}"),
         )  # fmt: skip
-        assert isinstance(returned, ledger.Posted), "the clearing account returns what it holds"
+        returned = None
+        if isinstance(outcome, ledger.Refused):
+            returned = ledger.post(
+                accounts, tenant_id, f"ret-{payment_id}",
+                _leg(CLEARING_ACCOUNT_ID, payment.debtor_account_id, payment.amount_fen,
+                     f"退汇 payment {payment_id}"),
+            )  # fmt: skip
+            assert isinstance(returned, ledger.Posted), "the clearing account returns what it holds"
+    except ServiceUnavailable:
+        # A ledger outage must not fail the clock move: it stays ACSP and the next move retries the same keys.
+        logger.warning("slow_clearing_left_in_clearing", tenant_id=tenant_id, payment_id=payment_id)
+        return True
     with db.write_session() as session:
         payment = repository.payment(session, tenant_id, payment_id, for_update=True)
         assert payment is not None
