@@ -104,3 +104,18 @@ def test_concurrent_settlements_reaching_the_threshold_write_exactly_one_record(
     assert report["TransactionCount"] == 4 and report["TotalAmount"]["Amount"] == "2400000.00"
     assert set(report["DomesticPaymentIds"]) < {p["DomesticPaymentId"] for p in paid}
     assert pisp.ledger_balanced()
+
+
+def test_corporate_payments_have_their_own_limit_and_leave_the_owners_personal_limit_free(pisp):
+    business = _business_account(pisp)
+    personal = next(a for a in pisp.accounts_of("sun.hui") if a["AccountClass"] == "I")
+    pisp.credit(business["AccountId"], "5000001.00")
+    pisp.credit(personal["AccountId"], "50000.00")
+    zhang_wei = next(a for a in pisp.accounts_of("zhang.wei") if a["AccountClass"] == "I")
+    over = _pay_from_business(pisp, zhang_wei["Identification"], "5000000.01")
+    assert over["Status"] == "RJCT" and over["StatusReason"][0]["StatusReasonCode"] == "AM14"
+    assert over["StatusReason"][0]["StatusReasonDescription"].startswith("CORPORATE_DAILY_TRANSFER_LIMIT")
+    assert _pay_from_business(pisp, zhang_wei["Identification"], "1000000.00")["Status"] == "ACCC"
+    own = pisp.pay(*pisp.authorised_consent("sun.hui", zhang_wei["Identification"], "50000.00",
+                                            debtor=personal["Identification"]))  # fmt: skip
+    assert own.json()["Data"]["Status"] == "ACCC", own.text  # her whole personal ¥50,000 is still free
