@@ -1,13 +1,14 @@
-"""Sandbox faults on demand: the names a partner may ask for with `x-openbank-fault: <name>`.
+"""Faults a partner can ask for on purpose (DESIGN.md §4, docs/sandbox-faults.md): per request with the header,
+or per app with the sandbox toggle (the gateway adds the header when the request carries none).
 
-One list for every part: the gateway (per-request header and per-app toggles that inject the same header)
-and the services that act on a fault. Sandbox-only; see docs/sandbox-faults.md for what each one does.
+One list for every part: the gateway (the header, the per-app toggles, and the transport faults it answers itself)
+and the services that act on a fault. Sandbox-only.
 """
 
 from __future__ import annotations
 
 FAULT_HEADER = "x-openbank-fault"
-# slow-response only: how long the gateway waits before forwarding (milliseconds, bounded).
+# slow-response and bank-timeout only: how long the gateway waits (milliseconds, bounded).
 FAULT_DELAY_HEADER = "x-openbank-fault-delay-ms"
 
 FAULT_DESCRIPTIONS: dict[str, str] = {
@@ -20,9 +21,26 @@ FAULT_DESCRIPTIONS: dict[str, str] = {
     "slow-response": "the gateway waits (default 2000 ms, x-openbank-fault-delay-ms up to 10000) then forwards",
 }
 
-KNOWN_FAULTS: frozenset[str] = frozenset(FAULT_DESCRIPTIONS)
+# Every documented fault name, in the documented order; the per-app toggle accepts exactly these.
+KNOWN_FAULTS: tuple[str, ...] = tuple(FAULT_DESCRIPTIONS)
+MAX_FAULTS_PER_APP = len(KNOWN_FAULTS)
 
 
-def is_known_fault(name: str) -> bool:
-    """True when `name` is one of the documented sandbox faults (exact, lower-case)."""
-    return name in KNOWN_FAULTS
+def requested_faults(header_value: str | None) -> frozenset[str]:
+    """The fault names a request asks for: `x-openbank-fault: a` or a comma-separated list (`a, b`), as the
+    gateway sends an app's toggles. Unknown names are ignored here; the gateway and the toggle refuse them."""
+    if not header_value:
+        return frozenset()
+    return frozenset(
+        name.strip().lower() for name in header_value.split(",")[:MAX_FAULTS_PER_APP] if name.strip()
+    )
+
+
+def unknown_faults(header_value: str | None) -> list[str]:
+    """The names in the header that are not documented faults (the gateway answers 400 naming the header)."""
+    if not header_value:
+        return []
+    names = [name.strip().lower() for name in header_value.split(",") if name.strip()]
+    return [name for name in names if name not in KNOWN_FAULTS] or (
+        ["(too many)"] if len(names) > MAX_FAULTS_PER_APP else []
+    )

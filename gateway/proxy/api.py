@@ -30,6 +30,7 @@ from openbank_kit.errors import (
     TooManyRequests,
     obie_error_response,
 )
+from openbank_kit.faults import FAULT_HEADER
 from openbank_kit.ids import new_id
 from openbank_kit.interaction import INTERACTION_HEADER, current_interaction_id
 
@@ -69,8 +70,8 @@ def forward(
     service: str,
     service_path: str,
     scope: str | None,
-    fault: str | None = None,
-) -> Response:
+    requested_faults: frozenset[str] = frozenset(),
+) -> Response | faults.Delayed:
     started = time.perf_counter()
     state = request.app.state
     issuer = state.settings.issuer
@@ -87,7 +88,9 @@ def forward(
         revocations=state.oauth.revocations,
     )
     client_row = state.oauth.clients.get(verified.claims["client_id"])
-    rate_per_s = (client_row.client_metadata if client_row else {}).get(
+    # The tenant's sandbox switches for this app (docs/sandbox-api.md): a lower rate limit, fault toggles.
+    switches = state.app_settings.switches(verified.claims["tenant"], verified.claims["client_id"])
+    rate_per_s = switches.rate_limit_per_s or (client_row.client_metadata if client_row else {}).get(
         "openbank_rate_limit_per_second", DEFAULT_RATE_PER_S
     )
     wait_s = state.rate_limiter.take(
@@ -97,16 +100,43 @@ def forward(
         raise TooManyRequests(
             retry_after_s(wait_s), message=f"rate limit of {rate_per_s} requests/s for this app reached"
         )
+    # A fault named on the request wins over the app's toggles; the transport faults are answered here.
+    action = faults.gateway_action(requested_faults or frozenset(switches.faults))
+    wait_ms = faults.delay_ms(action, request.headers)
+    if action == faults.THROTTLING:
+        _refuse(request, verified.claims, action, started)
+    if action == faults.BANK_TIMEOUT:
+        return faults.Delayed(wait_ms, lambda: _refuse(request, verified.claims, action, started))
+
+    def send_upstream() -> Response:
+        return _send(request, body, service, service_path, verified, switches, started)
+
+    if action == faults.SLOW_RESPONSE:
+        return faults.Delayed(wait_ms, send_upstream)
+    return send_upstream()
+
+
+def _refuse(request: Request, claims: dict, action: str, started: float) -> Response:
     try:
-        faults.refuse_before_forwarding(fault)  # throttling, bank-timeout: answered here, nothing forwarded
+        faults.refuse(action)
     except OBIEError as exc:
-        _audit(request, verified.claims, exc.status_code, started)
+        _audit(request, claims, exc.status_code, started)
         raise
+    raise AssertionError(f"{action} does not refuse")
+
+
+def _send(request: Request, body: bytes, service: str, service_path: str, verified, switches, started: float):
+    state = request.app.state
+    issuer = state.settings.issuer
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers[CALLER_HEADER] = sign_caller_assertion(
         state.oauth.token_issuer.keys, issuer, service, verified.claims
     )
     headers[INTERACTION_HEADER] = current_interaction_id() or headers.get(INTERACTION_HEADER, "")
+    if switches.faults and not headers.get(
+        FAULT_HEADER
+    ):  # a fault named on the request wins over the toggles
+        headers[FAULT_HEADER] = ", ".join(switches.faults)
     target = service_path + (f"?{request.url.query}" if request.url.query else "")
     try:
         upstream = state.service_http[service].send(request.method, target, body, headers)
@@ -180,13 +210,13 @@ class FrontDoorMiddleware:
             else:
                 (service, scope_needed), service_path = _route_for(path), path
                 body = await _read_body(request)
-            fault = faults.requested_fault(request.headers)
-            wait_ms = faults.delay_ms(fault, request.headers)
-            if wait_ms > 0:  # slow-response, bank-timeout
-                await faults.pause(wait_ms)
+            requested = faults.requested(request.headers)  # an unknown fault: 400, nothing checked or sent
             response = await anyio.to_thread.run_sync(
-                forward, request, body, service, service_path, scope_needed, fault
+                forward, request, body, service, service_path, scope_needed, requested
             )
+            if isinstance(response, faults.Delayed):  # slow-response, bank-timeout: wait off the thread pool
+                await faults.pause(response.wait_ms)
+                response = await anyio.to_thread.run_sync(response.resume)
         except OBIEError as exc:
             response = obie_error_response(exc)
         await response(scope, receive, send)

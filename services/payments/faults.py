@@ -22,7 +22,7 @@ from fastapi import Header
 from openbank_kit.clock import tenant_now
 from openbank_kit.db import Database
 from openbank_kit.errors import ErrorCode, FieldInvalid, ServiceUnavailable
-from openbank_kit.faults import FAULT_HEADER, KNOWN_FAULTS
+from openbank_kit.faults import FAULT_HEADER, KNOWN_FAULTS, requested_faults, unknown_faults
 from openbank_kit.http_client import ServiceClient
 from openbank_kit.money import Money
 from services.payments import billpay, ledger, repository
@@ -42,37 +42,38 @@ CLEARING_ACCOUNT_ID = "INT-CLEARING-CNAPS"
 SIMULATED_SHORTFALL = "insufficient funds (sandbox fault insufficient-funds: the ledger was not asked)"
 
 
-def requested(value: str | None) -> str | None:
-    """The fault named by the header, or None; an unknown name is refused before anything changes."""
-    if value is None or value == "":
-        return None
-    name = value.strip().lower()
-    if name not in KNOWN_FAULTS:
+def requested(value: str | None) -> frozenset[str]:
+    """The faults the header names (one, or a comma-separated list from the app's toggles); an unknown name is
+    refused before anything changes."""
+    unknown = unknown_faults(value)
+    if unknown:
         raise FieldInvalid(
             FAULT_HEADER,
-            f"unknown sandbox fault {value[:40]!r}; known: {', '.join(sorted(KNOWN_FAULTS))}",
+            f"unknown sandbox fault {unknown[0][:40]!r}; known: {', '.join(KNOWN_FAULTS)}",
             error_code=ErrorCode.HEADER_INVALID,
         )
-    return name
+    return requested_faults(value)
 
 
-def rejected_on_request(fault: str | None) -> tuple[str, str] | None:
+def rejected_on_request(faults: frozenset[str]) -> tuple[str, str] | None:
     """(StatusReasonCode, description) when the payment must be refused as it is received."""
-    if fault == PAYMENT_REJECTED:
+    if PAYMENT_REJECTED in faults:
         return REASON_REJECTED, "the bank rejected the payment (sandbox fault payment-rejected)"
     return None
 
 
-def stored_fault(fault: str | None, same_bank: bool) -> str | None:
-    """What the payment keeps: the faults that act when it is posted or cleared."""
-    if fault == INSUFFICIENT_FUNDS or (fault == SLOW_CLEARING and same_bank):
-        return fault
+def stored_fault(faults: frozenset[str], same_bank: bool) -> str | None:
+    """What the payment keeps: the fault that acts when it is posted (first) or cleared."""
+    if INSUFFICIENT_FUNDS in faults:
+        return INSUFFICIENT_FUNDS
+    if SLOW_CLEARING in faults and same_bank:
+        return SLOW_CLEARING
     return None
 
 
-def shortfall_forced(fault: str | None) -> bool:
+def shortfall_forced(faults: frozenset[str]) -> bool:
     """Funds confirmation answers FundsAvailable false, as for a real shortfall."""
-    return fault == INSUFFICIENT_FUNDS
+    return INSUFFICIENT_FUNDS in faults
 
 
 def simulated_outcome(payment_fault: str | None) -> ledger.Refused | None:

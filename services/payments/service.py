@@ -56,6 +56,7 @@ REASON_INSUFFICIENT_FUNDS = "AM04"
 REASON_LIMIT = "AM14"  # AmountExceedsAgreedLimit: the account class limits
 REASON_NOT_ALLOWED = "AG01"  # the ledger refused for another rule (e.g. the creditor's Class III balance cap)
 REASON_EXPIRED = "EXPD"
+REASON_REVOKED = "CANC"  # the customer revoked the consent (sandbox consent dashboard)
 
 
 # --- wire helpers ------------------------------------------------------------------------------------------
@@ -93,8 +94,8 @@ def _consent_body(consent: DomesticPaymentConsent, now: datetime, issuer: str) -
     data: dict = {
         "ConsentId": consent.consent_id,
         "CreationDateTime": _iso(consent.created_at, now),
-        # The OBIE PISP consent has no EXPD: an expired consent is RJCT with the reason EXPD.
-        "Status": "RJCT" if status == "EXPD" else status,
+        # The OBIE PISP consent has no EXPD or CANC: an expired or revoked consent is RJCT with the reason.
+        "Status": "RJCT" if status in ("EXPD", "CANC") else status,
         "StatusUpdateDateTime": _iso(
             consent.expires_at if status == "EXPD" else consent.status_updated_at, now
         ),
@@ -106,6 +107,13 @@ def _consent_body(consent: DomesticPaymentConsent, now: datetime, issuer: str) -
             {
                 "StatusReasonCode": REASON_EXPIRED,
                 "StatusReasonDescription": "the consent expired (tenant clock) before it was used",
+            }
+        ]
+    if status == "CANC":
+        data["StatusReason"] = [
+            {
+                "StatusReasonCode": REASON_REVOKED,
+                "StatusReasonDescription": "the customer revoked the consent at the bank before it was used",
             }
         ]
     if consent.debtor_account_id and consent.debtor_identification:
@@ -219,7 +227,8 @@ def consent_funds_confirmation(
     issuer: str,
     fault: str | None = None,
 ) -> dict:
-    """Whether the debtor account can cover the payment now (the customer's token for this consent)."""
+    """Whether the debtor account can cover the payment now (the customer's token for this consent).
+    `fault`: the x-openbank-fault header (insufficient-funds answers false)."""
     with db.read_session() as session:
         consent = _callers_consent(session, caller, consent_id)
         if not caller.is_customer:
@@ -228,7 +237,7 @@ def consent_funds_confirmation(
     if consent_status(consent, now) != "AUTH" or consent.debtor_account_id is None:
         raise ConsentNotUsable(message=f"the consent is {consent_status(consent, now)}, not AUTH")
     available = ledger.available_fen(accounts, caller.tenant_id, consent.debtor_account_id)
-    funds_available = available >= consent.amount_fen and not faults.shortfall_forced(fault)
+    funds_available = available >= consent.amount_fen and not faults.shortfall_forced(faults.requested(fault))
     data = {"FundsAvailableResult": {"FundsAvailableDateTime": now.isoformat(),
                                      "FundsAvailable": funds_available}}  # fmt: skip
     return _envelope(data, f"{PISP}/domestic-payment-consents/{consent_id}/funds-confirmation", issuer)
@@ -401,12 +410,12 @@ def create_payment(
     fault: str | None = None,
 ) -> StoredResponse:  # fmt: skip
     """Submit the payment order of an authorised consent (the customer's token for it), once per key.
-    `fault`: a sandbox fault asked for with the request (services/payments/faults.py)."""
+    `fault`: the x-openbank-fault header, the sandbox faults asked for (services/payments/faults.py)."""
     _check_scope(caller)
     if not caller.is_customer:
         raise Forbidden(message="a payment needs the customer's token for its consent")
     validate_idempotency_key(key)
-    fault = faults.requested(fault)
+    asked = faults.requested(fault)
     body = _without_none(body)
     consent_id = body["Data"]["ConsentId"]
     instructed = body["Data"]["Initiation"]["InstructedAmount"]
@@ -428,11 +437,11 @@ def create_payment(
         if body["Risk"] != consent.risk:
             raise PaymentMismatch(message="the Risk differs from the consent's", path="Risk")
         today = now.date()
-        refused = faults.rejected_on_request(fault) or _count_outflow(session, consent, today)
+        refused = faults.rejected_on_request(asked) or _count_outflow(session, consent, today)
         if not refused:
             billpay.hold_bill(session, caller.tenant_id, consent.initiation)  # a bill is paid once
         assert consent.debtor_account_id is not None and consent.customer_id is not None
-        payment_fault = faults.stored_fault(fault, same_bank=consent.creditor_account_id is not None)
+        payment_fault = faults.stored_fault(asked, same_bank=consent.creditor_account_id is not None)
         payment = DomesticPayment(
             tenant_id=caller.tenant_id,
             payment_id=new_id("dp"),

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from openbank_kit.caller import CallerDep
 from openbank_kit.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep
-from services.payments import faults, service
+from services.payments import service
 from services.payments.faults import FaultDep
 from services.payments.schemas import ConsentRequest, PaymentRequest
 
@@ -37,9 +37,7 @@ def get_funds_confirmation(
     consent_id: str, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep,
     fault: FaultDep = None,
 ) -> dict:  # fmt: skip
-    return service.consent_funds_confirmation(
-        db, accounts, caller, consent_id, issuer, faults.requested(fault)
-    )
+    return service.consent_funds_confirmation(db, accounts, caller, consent_id, issuer, fault)
 
 
 @router.post("/domestic-payments", status_code=201)

@@ -248,3 +248,25 @@ def test_an_unknown_fault_or_bad_delay_is_a_400_naming_the_header_and_changes_no
     assert error["Path"] == path and error["ErrorCode"] == "U006"
     other = pisp.consent_body(pisp.accounts_of("li.na")[0]["Identification"], "12.00")
     assert _call(pisp, "POST", f"{PISP}/domestic-payment-consents", json=other, key=key).status_code == 201
+
+
+def test_an_apps_fault_toggles_drive_the_same_faults_and_a_header_wins_over_them(pisp):
+    toggles = f"/sandbox/v1/apps/{pisp.partner.client_id}/faults"
+    auth = {"Authorization": f"Bearer {pisp.initial_token}"}
+    creditor = pisp.accounts_of("li.na")[0]["Identification"]
+    debtor = _class_i(pisp)["Identification"]
+    put = pisp.stack.gateway.put(toggles, json={"Faults": ["throttling", "payment-rejected"]}, headers=auth)
+    assert put.status_code == 200, put.text
+    body = pisp.consent_body(creditor, "10.00")
+    throttled = _call(pisp, "POST", f"{PISP}/domestic-payment-consents", json=body, key=secrets.token_hex(8))
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
+
+    assert (
+        pisp.stack.gateway.put(toggles, json={"Faults": ["payment-rejected"]}, headers=auth).status_code
+        == 200
+    )
+    rejected = pisp.pay(*pisp.authorised_consent("zhang.wei", creditor, "10.00", debtor=debtor))
+    assert rejected.json()["Data"]["StatusReason"][0]["StatusReasonCode"] == "MS03", rejected.text
+    # A fault named on the request replaces the toggles: slow-clearing only, so this payment is not rejected.
+    body, consent_id, token = pisp.authorised_consent("zhang.wei", creditor, "10.00", debtor=debtor)
+    assert _pay(pisp, body, consent_id, token, **_fault("slow-clearing")).json()["Data"]["Status"] == "ACSP"
