@@ -29,6 +29,7 @@ from gateway.sandbox.apps_api import router as sandbox_apps_router
 from gateway.sandbox.customer_view import CustomerView
 from gateway.sandbox.events_api import router as sandbox_events_router
 from gateway.sandbox.inspectors_api import router as sandbox_inspectors_router
+from gateway.sandbox.large_value_api import router as sandbox_large_value_router
 from gateway.sandbox.openapi_api import mount_swagger_assets
 from gateway.sandbox.openapi_api import router as sandbox_openapi_router
 from gateway.sandbox.personas_api import router as sandbox_personas_router
@@ -44,7 +45,7 @@ from openbank_kit.settings import load_settings
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The sandbox's JSON views and switches for the developer portal (docs/sandbox-api.md).
 SANDBOX_DATA_ROUTERS = [sandbox_apps_router, sandbox_personas_router, sandbox_inspectors_router,
-                        sandbox_openapi_router]  # fmt: skip
+                        sandbox_openapi_router, sandbox_large_value_router]  # fmt: skip
 BACKEND_SERVICES = ("accounts", "payments", "loans")
 
 

@@ -16,6 +16,7 @@ from joserfc import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.oauth.keys import KeyStore
+from gateway.proxy import faults
 from gateway.proxy.audit import AuditEntry
 from gateway.proxy.rate_limit import DEFAULT_RATE_PER_S, retry_after_s
 from gateway.proxy.token_check import verify_resource_call
@@ -63,7 +64,14 @@ def sign_caller_assertion(keys: KeyStore, issuer: str, service: str, claims: dic
     return jwt.encode({"alg": "ES256", "typ": CALLER_TYP, "kid": kid}, payload, key, algorithms=["ES256"])
 
 
-def forward(request: Request, body: bytes, service: str, service_path: str, scope: str | None) -> Response:
+def forward(
+    request: Request,
+    body: bytes,
+    service: str,
+    service_path: str,
+    scope: str | None,
+    requested_faults: frozenset[str] = frozenset(),
+) -> Response | faults.Delayed:
     started = time.perf_counter()
     state = request.app.state
     issuer = state.settings.issuer
@@ -92,6 +100,34 @@ def forward(request: Request, body: bytes, service: str, service_path: str, scop
         raise TooManyRequests(
             retry_after_s(wait_s), message=f"rate limit of {rate_per_s} requests/s for this app reached"
         )
+    # A fault named on the request wins over the app's toggles; the transport faults are answered here.
+    action = faults.gateway_action(requested_faults or frozenset(switches.faults))
+    wait_ms = faults.delay_ms(action, request.headers)
+    if action == faults.THROTTLING:
+        _refuse(request, verified.claims, action, started)
+    if action == faults.BANK_TIMEOUT:
+        return faults.Delayed(wait_ms, lambda: _refuse(request, verified.claims, action, started))
+
+    def send_upstream() -> Response:
+        return _send(request, body, service, service_path, verified, switches, started)
+
+    if action == faults.SLOW_RESPONSE:
+        return faults.Delayed(wait_ms, send_upstream)
+    return send_upstream()
+
+
+def _refuse(request: Request, claims: dict, action: str, started: float) -> Response:
+    try:
+        faults.refuse(action)
+    except OBIEError as exc:
+        _audit(request, claims, exc.status_code, started)
+        raise
+    raise AssertionError(f"{action} does not refuse")
+
+
+def _send(request: Request, body: bytes, service: str, service_path: str, verified, switches, started: float):
+    state = request.app.state
+    issuer = state.settings.issuer
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers[CALLER_HEADER] = sign_caller_assertion(
         state.oauth.token_issuer.keys, issuer, service, verified.claims
@@ -174,9 +210,13 @@ class FrontDoorMiddleware:
             else:
                 (service, scope_needed), service_path = _route_for(path), path
                 body = await _read_body(request)
+            requested = faults.requested(request.headers)  # an unknown fault: 400, nothing checked or sent
             response = await anyio.to_thread.run_sync(
-                forward, request, body, service, service_path, scope_needed
+                forward, request, body, service, service_path, scope_needed, requested
             )
+            if isinstance(response, faults.Delayed):  # slow-response, bank-timeout: wait off the thread pool
+                await faults.pause(response.wait_ms)
+                response = await anyio.to_thread.run_sync(response.resume)
         except OBIEError as exc:
             response = obie_error_response(exc)
         await response(scope, receive, send)

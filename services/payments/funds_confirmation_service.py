@@ -14,7 +14,7 @@ from openbank_kit.errors import Conflict, FieldInvalid, Forbidden, NotFound
 from openbank_kit.http_client import ServiceClient
 from openbank_kit.ids import new_id
 from openbank_kit.money import Money
-from services.payments import ledger, repository
+from services.payments import faults, ledger, repository
 from services.payments.domain.errors import ConsentNotUsable
 from services.payments.domain.states import FUNDS_CONSENT_TRANSITIONS, transition
 from services.payments.models import FundsConfirmationConsent
@@ -111,9 +111,13 @@ def delete_consent(db: Database, caller: Caller, consent_id: str) -> None:
             session.commit()
 
 
-def confirm_funds(db: Database, accounts: ServiceClient, caller: Caller, body: dict, issuer: str) -> dict:
-    """Whether the consent's account can cover the amount now (the customer's token for the consent)."""
+def confirm_funds(
+    db: Database, accounts: ServiceClient, caller: Caller, body: dict, issuer: str, fault: str | None = None
+) -> dict:
+    """Whether the consent's account can cover the amount now (the customer's token for the consent).
+    `fault` insufficient-funds answers false, as a real shortfall would (services/payments/faults.py)."""
     data = body["Data"]
+    shortfall_forced = faults.shortfall_forced(faults.requested(fault))
     if not caller.is_customer:
         raise Forbidden(message="a funds confirmation needs the customer's token for its consent")
     amount = Money.from_obie(data["InstructedAmount"], path="Data.InstructedAmount")
@@ -129,7 +133,7 @@ def confirm_funds(db: Database, accounts: ServiceClient, caller: Caller, body: d
             "FundsConfirmationId": new_id("fcf"),
             "ConsentId": consent.consent_id,
             "CreationDateTime": now.isoformat(),
-            "FundsAvailable": available >= amount.fen,
+            "FundsAvailable": available >= amount.fen and not shortfall_forced,
             "Reference": data["Reference"],
             "InstructedAmount": amount.to_obie(),
         },

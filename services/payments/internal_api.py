@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from openbank_kit.deps import AccountsDep, DbDep
 from openbank_kit.internal_auth import InternalCaller
-from services.payments import customer_consents, service
+from services.payments import customer_consents, large_value, service
 from services.payments.schemas import AuthorisationRequest, CustomerRevocationRequest
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}", tags=["internal: payment consents"])
@@ -35,3 +35,11 @@ def revoke_consent(
     tenant_id: str, consent_id: str, body: CustomerRevocationRequest, db: DbDep, _caller: InternalCaller
 ) -> dict:
     return customer_consents.revoke_consent(db, tenant_id, consent_id, body.CustomerId)
+
+
+@router.get("/large-value-reports")
+def list_large_value_reports(
+    tenant_id: str, db: DbDep, _caller: InternalCaller,
+    limit: int = Query(100, ge=1, le=large_value.MAX_REPORTS_PER_PAGE),
+) -> dict:  # fmt: skip
+    return large_value.list_reports(db, tenant_id, limit)

@@ -104,6 +104,9 @@ class DomesticPayment(SQLModel, table=True):
     ledger_transaction_id: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(sa_type=UtcDateTime)
     status_updated_at: datetime = Field(sa_type=UtcDateTime)
+    # A sandbox fault asked for with the payment (services/payments/faults.py), kept so that settling it after a
+    # crash or at a clock move behaves the same: insufficient-funds | slow-clearing.
+    fault: str | None = Field(default=None, max_length=40)
 
 
 class CustomerOutflowDay(SQLModel, table=True):
@@ -148,8 +151,33 @@ class FundsConfirmationConsent(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class LargeValueRecord(SQLModel, table=True):
+    """A large-value transaction report (大额交易报告): written once per holder and day, when the day's settled
+    transfers reach the PBOC threshold (services/payments/large_value.py)."""
+
+    __tablename__ = "large_value_record"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "subject_id", "day", name="uq_large_value_record_subject_day"),
+    )
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    report_id: str = Field(primary_key=True, max_length=40)
+    subject_id: str = Field(max_length=40)  # the personal customer, or the corporate account (one per SME)
+    holder_kind: str = Field(max_length=10)  # PERSONAL | CORPORATE
+    customer_id: str = Field(max_length=40)  # who authorised the transfers
+    account_id: str = Field(max_length=40)  # the account of the transfer that reached the threshold
+    holder_name: str = Field(max_length=350)
+    day: date  # Asia/Shanghai
+    total_fen: int = Field(sa_column=_fen())
+    threshold_fen: int = Field(sa_column=_fen())
+    reason_code: str = Field(max_length=4)  # 大额交易特征代码: 0502 corporate, 0503 personal domestic
+    payment_ids: Any = Field(sa_column=Column(JSON, nullable=False))  # the day's transfers, in order
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
 _RUNTIME = [
     AccountOutflowDay.__table__,
+    LargeValueRecord.__table__,
     CustomerOutflowDay.__table__,
     DomesticPayment.__table__,
     DomesticPaymentConsent.__table__,

@@ -25,9 +25,14 @@ from openbank_kit.http_client import ServiceClient
 from openbank_kit.idempotency import IdempotencyStore, StoredResponse, validate_idempotency_key
 from openbank_kit.ids import new_id
 from openbank_kit.money import Money
-from services.payments import billpay, ledger, repository
+from services.payments import billpay, faults, large_value, ledger, repository
 from services.payments.domain.errors import ConsentNotUsable, PaymentMismatch, UnsupportedScheme
-from services.payments.domain.limits import check_customer_outflow, check_outflow
+from services.payments.domain.limits import (
+    check_corporate_outflow,
+    check_customer_outflow,
+    check_outflow,
+    counts_against_customer_limit,
+)
 from services.payments.domain.states import CONSENT_TRANSITIONS, PAYMENT_TRANSITIONS, transition
 from services.payments.events.outbox import payment_status_changed
 from services.payments.models import DomesticPayment, DomesticPaymentConsent
@@ -215,9 +220,15 @@ def get_consent(db: Database, caller: Caller, consent_id: str, issuer: str) -> d
 
 
 def consent_funds_confirmation(
-    db: Database, accounts: ServiceClient, caller: Caller, consent_id: str, issuer: str
+    db: Database,
+    accounts: ServiceClient,
+    caller: Caller,
+    consent_id: str,
+    issuer: str,
+    fault: str | None = None,
 ) -> dict:
-    """Whether the debtor account can cover the payment now (the customer's token for this consent)."""
+    """Whether the debtor account can cover the payment now (the customer's token for this consent).
+    `fault`: the x-openbank-fault header (insufficient-funds answers false)."""
     with db.read_session() as session:
         consent = _callers_consent(session, caller, consent_id)
         if not caller.is_customer:
@@ -226,8 +237,9 @@ def consent_funds_confirmation(
     if consent_status(consent, now) != "AUTH" or consent.debtor_account_id is None:
         raise ConsentNotUsable(message=f"the consent is {consent_status(consent, now)}, not AUTH")
     available = ledger.available_fen(accounts, caller.tenant_id, consent.debtor_account_id)
+    funds_available = available >= consent.amount_fen and not faults.shortfall_forced(faults.requested(fault))
     data = {"FundsAvailableResult": {"FundsAvailableDateTime": now.isoformat(),
-                                     "FundsAvailable": available >= consent.amount_fen}}  # fmt: skip
+                                     "FundsAvailable": funds_available}}  # fmt: skip
     return _envelope(data, f"{PISP}/domestic-payment-consents/{consent_id}/funds-confirmation", issuer)
 
 
@@ -359,7 +371,7 @@ def _payment_body(
             {"StatusReasonCode": payment.status_reason_code,
              "StatusReasonDescription": payment.status_reason or payment.status_reason_code}
         ]  # fmt: skip
-    if payment.status == "ACSP":
+    if payment.status == "ACSP" and payment.fault != faults.SLOW_CLEARING:  # that one waits for the clock
         data["ExpectedSettlementDateTime"] = _iso(payment.status_updated_at + CLEARING_DELAY, now)
     data["Initiation"] = consent.initiation
     data["Debtor"] = {
@@ -381,6 +393,13 @@ def _count_outflow(session: Session, consent: DomesticPaymentConsent, today: dat
     breach = check_outflow(account_class, consent.amount_fen, row.outflow_fen, year_fen)
     if breach is not None:
         return REASON_LIMIT, f"{breach.code}: {breach.description}"
+    if not counts_against_customer_limit(account_class):  # a corporate account: its own channel limit
+        breach = check_corporate_outflow(consent.amount_fen, row.outflow_fen)
+        if breach is not None:
+            return REASON_LIMIT, f"{breach.code}: {breach.description}"
+        row.outflow_fen += consent.amount_fen
+        session.add(row)
+        return None
     assert consent.customer_id is not None
     # Locks in a fixed order (account row, then customer row) so concurrent payments cannot deadlock.
     customer_row = repository.locked_customer_outflow_day(
@@ -397,13 +416,16 @@ def _count_outflow(session: Session, consent: DomesticPaymentConsent, today: dat
 
 
 def create_payment(
-    db: Database, accounts: ServiceClient, caller: Caller, key: str | None, body: dict, issuer: str
-) -> StoredResponse:
-    """Submit the payment order of an authorised consent (the customer's token for it), once per key."""
+    db: Database, accounts: ServiceClient, caller: Caller, key: str | None, body: dict, issuer: str,
+    fault: str | None = None,
+) -> StoredResponse:  # fmt: skip
+    """Submit the payment order of an authorised consent (the customer's token for it), once per key.
+    `fault`: the x-openbank-fault header, the sandbox faults asked for (services/payments/faults.py)."""
     _check_scope(caller)
     if not caller.is_customer:
         raise Forbidden(message="a payment needs the customer's token for its consent")
     validate_idempotency_key(key)
+    asked = faults.requested(fault)
     body = _without_none(body)
     consent_id = body["Data"]["ConsentId"]
     instructed = body["Data"]["Initiation"]["InstructedAmount"]
@@ -425,10 +447,11 @@ def create_payment(
         if body["Risk"] != consent.risk:
             raise PaymentMismatch(message="the Risk differs from the consent's", path="Risk")
         today = now.date()
-        refused = _count_outflow(session, consent, today)
+        refused = faults.rejected_on_request(asked) or _count_outflow(session, consent, today)
         if not refused:
             billpay.hold_bill(session, caller.tenant_id, consent.initiation)  # a bill is paid once
         assert consent.debtor_account_id is not None and consent.customer_id is not None
+        payment_fault = faults.stored_fault(asked, same_bank=consent.creditor_account_id is not None)
         payment = DomesticPayment(
             tenant_id=caller.tenant_id,
             payment_id=new_id("dp"),
@@ -440,10 +463,15 @@ def create_payment(
             status_reason=refused[1][:500] if refused else None,
             amount_fen=consent.amount_fen,
             debtor_account_id=consent.debtor_account_id,
-            credit_account_id=consent.creditor_account_id or OUTBOUND_CLEARING_ACCOUNT_ID,
+            credit_account_id=(
+                OUTBOUND_CLEARING_ACCOUNT_ID
+                if payment_fault == faults.SLOW_CLEARING
+                else consent.creditor_account_id or OUTBOUND_CLEARING_ACCOUNT_ID
+            ),
             outflow_day=today,
             created_at=now,
             status_updated_at=now,
+            fault=None if refused else payment_fault,
         )
         consent.status = transition(CONSENT_TRANSITIONS, "consent", consent.status, "COND")
         consent.status_updated_at = now
@@ -500,7 +528,9 @@ def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, paymen
             return
         consent = repository.consent(session, tenant_id, payment.consent_id)
         assert consent is not None
-    outcome = ledger.post(accounts, tenant_id, f"pay-{payment_id}", _posting(payment, consent))
+    outcome = faults.simulated_outcome(payment.fault) or ledger.post(
+        accounts, tenant_id, f"pay-{payment_id}", _posting(payment, consent)
+    )
     with db.write_session() as session:
         payment = repository.payment(session, tenant_id, payment_id, for_update=True)
         assert payment is not None
@@ -508,8 +538,10 @@ def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, paymen
             return  # a concurrent duplicate recorded the same outcome first
         now = tenant_now(session, tenant_id)
         if isinstance(outcome, ledger.Posted):
-            target = "ACCC" if consent.creditor_account_id else "ACSP"
+            # ACCC when the creditor here was credited; ACSP when the money went to the clearing account.
+            target = "ACCC" if payment.credit_account_id == consent.creditor_account_id else "ACSP"
             payment.ledger_transaction_id = outcome.transaction_id
+            large_value.record_if_reached(session, payment, consent, now)  # atomic with the settlement
         else:
             target = "RJCT"
             insufficient = "insufficient funds" in outcome.message
@@ -522,12 +554,13 @@ def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, paymen
             row.outflow_fen -= payment.amount_fen
             assert row.outflow_fen >= 0
             session.add(row)
-            customer_row = repository.locked_customer_outflow_day(
-                session, tenant_id, payment.customer_id, payment.outflow_day
-            )
-            customer_row.outflow_fen -= payment.amount_fen
-            assert customer_row.outflow_fen >= 0
-            session.add(customer_row)
+            if counts_against_customer_limit(consent.debtor_account_class or ""):
+                customer_row = repository.locked_customer_outflow_day(
+                    session, tenant_id, payment.customer_id, payment.outflow_day
+                )
+                customer_row.outflow_fen -= payment.amount_fen
+                assert customer_row.outflow_fen >= 0
+                session.add(customer_row)
         payment.status = transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
         payment.status_updated_at = now
         session.add(payment)
@@ -550,8 +583,8 @@ def _clear(db: Database, tenant_id: str, payment_id: str, *, force: bool) -> Non
     The debit already went to the outbound clearing account; the other bank's side is outside this ledger."""
     with db.write_session() as session:
         payment = repository.payment(session, tenant_id, payment_id, for_update=True)
-        if payment is None or payment.status != "ACSP":
-            return
+        if payment is None or payment.status != "ACSP" or payment.fault == faults.SLOW_CLEARING:
+            return  # a slow-clearing payment waits for the clock (faults.finish_slow_clearing)
         now = tenant_now(session, tenant_id)
         if not force and now < payment.status_updated_at + CLEARING_DELAY:
             return
@@ -616,5 +649,6 @@ def run_clock_moved(db: Database, accounts: ServiceClient, tenant_id: str) -> di
     with db.read_session() as session:
         clearing = repository.payments_in_status(session, tenant_id, ["ACSP"], MAX_PAYMENTS_PER_SWEEP)
     for payment_id in clearing:
-        _clear(db, tenant_id, payment_id, force=True)
+        if not faults.finish_slow_clearing(db, accounts, tenant_id, payment_id):
+            _clear(db, tenant_id, payment_id, force=True)
     return {"Posted": len(received), "Settled": len(clearing)}

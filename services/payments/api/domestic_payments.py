@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from openbank_kit.caller import CallerDep
 from openbank_kit.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep
 from services.payments import service
+from services.payments.faults import FaultDep
 from services.payments.schemas import ConsentRequest, PaymentRequest
 
 router = APIRouter(prefix="/open-banking/v4.0/pisp", tags=["pisp: domestic payments"])
@@ -33,17 +34,18 @@ def get_consent(consent_id: str, caller: CallerDep, db: DbDep, issuer: IssuerDep
 
 @router.get("/domestic-payment-consents/{consent_id}/funds-confirmation")
 def get_funds_confirmation(
-    consent_id: str, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep
-) -> dict:
-    return service.consent_funds_confirmation(db, accounts, caller, consent_id, issuer)
+    consent_id: str, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep,
+    fault: FaultDep = None,
+) -> dict:  # fmt: skip
+    return service.consent_funds_confirmation(db, accounts, caller, consent_id, issuer, fault)
 
 
 @router.post("/domestic-payments", status_code=201)
 def create_payment(
     body: PaymentRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep,
-    key: IdempotencyKeyDep = None,
+    key: IdempotencyKeyDep = None, fault: FaultDep = None,
 ) -> JSONResponse:  # fmt: skip
-    stored = service.create_payment(db, accounts, caller, key, _json(body), issuer)
+    stored = service.create_payment(db, accounts, caller, key, _json(body), issuer, fault)
     return JSONResponse(stored.body, status_code=stored.status_code)
 
 

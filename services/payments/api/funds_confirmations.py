@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from openbank_kit.caller import CallerDep
 from openbank_kit.deps import AccountsDep, DbDep, IssuerDep
 from services.payments import funds_confirmation_service as service
+from services.payments.faults import FaultDep
 from services.payments.schemas import FundsConfirmationRequest, FundsConsentRequest
 
 router = APIRouter(prefix="/open-banking/v4.0/cbpii", tags=["cbpii: confirmation of funds"])
@@ -30,6 +31,7 @@ def delete_consent(consent_id: str, caller: CallerDep, db: DbDep) -> Response:
 
 @router.post("/funds-confirmations", status_code=201)
 def confirm_funds(
-    body: FundsConfirmationRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep
-) -> dict:
-    return service.confirm_funds(db, accounts, caller, body.model_dump(mode="json"), issuer)
+    body: FundsConfirmationRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep,
+    fault: FaultDep = None,
+) -> dict:  # fmt: skip
+    return service.confirm_funds(db, accounts, caller, body.model_dump(mode="json"), issuer, fault)

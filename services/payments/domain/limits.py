@@ -79,3 +79,27 @@ def check_customer_outflow(amount_fen: int, used_today_fen: int) -> LimitBreach 
             f"across all their accounts; {_yuan(used_today_fen)} CNY already today",
         )
     return None
+
+
+# 单位 (corporate) accounts are outside the personal channel limit above: an SME pays suppliers and payroll far
+# above ¥50,000. Their open-API channel limit, per account per day, is the bank's policy for U-key-level
+# authentication of corporate online banking (research/china_domain.md: "token/U-key higher"): ¥5,000,000.
+CORPORATE_ACCOUNT_CLASS = "BUSINESS"
+CORPORATE_DAILY_OUTFLOW_FEN = 500_000_000
+
+
+def counts_against_customer_limit(account_class: str) -> bool:
+    """A personal account's payments count against the customer's ¥50,000; a corporate account's do not."""
+    return account_class != CORPORATE_ACCOUNT_CLASS
+
+
+def check_corporate_outflow(amount_fen: int, used_today_fen: int) -> LimitBreach | None:
+    """The corporate account's daily channel limit; None if the payment fits."""
+    assert amount_fen > 0 and used_today_fen >= 0
+    if used_today_fen + amount_fen > CORPORATE_DAILY_OUTFLOW_FEN:
+        return LimitBreach(
+            "CORPORATE_DAILY_TRANSFER_LIMIT",
+            f"a corporate account pays out at most {_yuan(CORPORATE_DAILY_OUTFLOW_FEN)} CNY a day through "
+            f"open-API payments; {_yuan(used_today_fen)} CNY already today",
+        )
+    return None

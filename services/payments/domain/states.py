@@ -11,7 +11,7 @@ from openbank_kit.states import CONSENT_TRANSITIONS, transition
 # bank; ACSC clearing settled; RJCT refused (StatusReason says why), nothing moved.
 PAYMENT_TRANSITIONS = {
     "RCVD": {"ACCC", "ACSP", "RJCT"},
-    "ACSP": {"ACSC"},
+    "ACSP": {"ACSC", "RJCT"},  # RJCT: returned in clearing (the slow-clearing fault's refused credit)
     "ACCC": set(),
     "ACSC": set(),
     "RJCT": set(),
