@@ -98,7 +98,7 @@ PAIRS: dict[str, tuple[str, str]] = {
     "signed_request": ("推送内容（签名的 SET）", "What was sent (the signed SET)"),
     "signature_header": ("签名头", "Signature header"), "claims": ("内容", "Claims"),
     "next_attempt": ("下次尝试", "Next attempt"), "no_records": ("暂无记录", "Nothing yet"),
-    "resource": ("资源", "Resource"),
+    "resource": ("资源", "Resource"), "response": ("响应状态", "Response status"),
     # quickstart
     "quickstart_intro": ("以下命令已填入您的租户数据，可直接复制运行（需要 curl 和 jq）。",
                          "These commands carry your tenant's real values: copy and run them (curl and jq needed)."),
