@@ -20,7 +20,7 @@ from gateway.oauth.keys import KeyStore
 from gateway.oauth.replay_cache import replay_cache_from_url
 from gateway.oauth.tokens import AccessTokenIssuer
 from gateway.portal.api import router as portal_router
-from gateway.portal.service import PortalService
+from gateway.portal.service import PortalService, classroom_threads
 from gateway.proxy.api import FrontDoorMiddleware
 from gateway.proxy.audit import AuditLog
 from gateway.proxy.rate_limit import rate_limiter_from_url
@@ -93,9 +93,8 @@ def create_app(
         tenants=app.state.tenant_service,
     )
     app.state.journey = AuthorizationJourney(app.state.oauth, settings.issuer)
-    app.state.portal = PortalService(
-        db, app.state.tenant_service, app.state.oauth.clients, settings.open_signup
-    )
+    app.state.portal = PortalService(db, app.state.tenant_service, app.state.oauth.clients, settings.open_signup,
+                                     classroom_threads(settings.database_url))  # fmt: skip
     return app
 
 

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import io
 import json
+import os
 import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,14 @@ SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # ~16 MiB and a few tens of 
 CLASSROOM_MAX_TEAMS = 100
 CLASSROOM_MAX_CSV_BYTES = 64 * 1024
 TEAM_NAME = re.compile(r"^\w[\w .'\-]{0,39}$")  # letters of any script, digits, spaces, . ' -
-CLASSROOM_THREADS = 4  # tenants provisioned at once: each creation already loads the services in parallel
+CLASSROOM_THREADS_MAX = 4  # tenants provisioned at once on PostgreSQL (each creation already loads services in parallel)
+
+
+def classroom_threads(database_url: str | None) -> int:
+    """SQLite serialises writers, so more threads only wait on its lock; PostgreSQL overlaps up to the cores."""
+    if not database_url or database_url.startswith("sqlite"):
+        return 1
+    return max(1, min(CLASSROOM_THREADS_MAX, os.cpu_count() or 1))
 CLASSROOM_REDIRECT_URI = "http://127.0.0.1:8080/callback"
 MAX_ADVANCE_DAYS = 3660
 
@@ -141,8 +149,10 @@ def parse_team_names(csv_bytes: bytes | None, count: str | None) -> list[str]:
 
 
 class PortalService:
-    def __init__(self, db: Database, tenants: TenantService, clients: ClientRegistry, open_signup: bool):
+    def __init__(self, db: Database, tenants: TenantService, clients: ClientRegistry, open_signup: bool,
+                 classroom_threads: int = 1):  # fmt: skip
         self.db, self.tenants, self.clients, self.open_signup = db, tenants, clients, open_signup
+        self.classroom_threads = classroom_threads
 
     # --- accounts and sessions ------------------------------------------------------------------------
     def sign_up(self, email: str, password: str, team: str) -> SignedIn:
@@ -341,7 +351,7 @@ class PortalService:
                                  created_at=wall_clock())  # fmt: skip
 
         try:
-            with ThreadPoolExecutor(max_workers=CLASSROOM_THREADS, thread_name_prefix="classroom") as pool:
+            with ThreadPoolExecutor(max_workers=self.classroom_threads, thread_name_prefix="classroom") as pool:
                 teams = list(pool.map(provision, jobs))
             with self.db.write_session() as session:
                 session.add(classroom)
