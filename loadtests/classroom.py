@@ -30,12 +30,16 @@ def measure(settings, teams: int, threads: int | None) -> dict[str, float]:
         tenants = stack.tenant_service()
         gateway_db = stack.databases["gateway"]
         registry = ClientRegistry(gateway_db, settings.issuer)
-        portal = PortalService(gateway_db, tenants, registry, True, threads or classroom_threads(settings.database_url))
+        portal = PortalService(
+            gateway_db, tenants, registry, True, threads or classroom_threads(settings.database_url)
+        )
         started = time.perf_counter()
         tenants.create("warm-template")  # builds the day's world template in every service
         template_s = time.perf_counter() - started
         started = time.perf_counter()
-        result = portal.create_classroom("dev-bench", "Benchmark", [f"Team {n:02d}" for n in range(1, teams + 1)])
+        result = portal.create_classroom(
+            "dev-bench", "Benchmark", [f"Team {n:02d}" for n in range(1, teams + 1)]
+        )
         classroom_s = time.perf_counter() - started
         assert len(result.teams) == teams
         return {"template_s": template_s, "classroom_s": classroom_s, "threads": portal.classroom_threads}
@@ -46,7 +50,9 @@ def measure(settings, teams: int, threads: int | None) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teams", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=None, help="default: what the portal uses for the backend")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="default: what the portal uses for the backend"
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="openbank-classroom-") as var_dir:

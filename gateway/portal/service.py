@@ -42,7 +42,9 @@ SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # ~16 MiB and a few tens of 
 CLASSROOM_MAX_TEAMS = 100
 CLASSROOM_MAX_CSV_BYTES = 64 * 1024
 TEAM_NAME = re.compile(r"^\w[\w .'\-]{0,39}$")  # letters of any script, digits, spaces, . ' -
-CLASSROOM_THREADS_MAX = 4  # tenants provisioned at once on PostgreSQL (each creation already loads services in parallel)
+CLASSROOM_THREADS_MAX = (
+    4  # tenants provisioned at once on PostgreSQL (each creation already loads services in parallel)
+)
 
 
 def classroom_threads(database_url: str | None) -> int:
@@ -50,6 +52,8 @@ def classroom_threads(database_url: str | None) -> int:
     if not database_url or database_url.startswith("sqlite"):
         return 1
     return max(1, min(CLASSROOM_THREADS_MAX, os.cpu_count() or 1))
+
+
 CLASSROOM_REDIRECT_URI = "http://127.0.0.1:8080/callback"
 MAX_ADVANCE_DAYS = 3660
 
@@ -351,7 +355,9 @@ class PortalService:
                                  created_at=wall_clock())  # fmt: skip
 
         try:
-            with ThreadPoolExecutor(max_workers=self.classroom_threads, thread_name_prefix="classroom") as pool:
+            with ThreadPoolExecutor(
+                max_workers=self.classroom_threads, thread_name_prefix="classroom"
+            ) as pool:
                 teams = list(pool.map(provision, jobs))
             with self.db.write_session() as session:
                 session.add(classroom)
