@@ -26,7 +26,14 @@ from gateway.proxy.audit import AuditLog
 from gateway.proxy.rate_limit import rate_limiter_from_url
 from gateway.proxy.upstream import HttpxUpstream, PooledUpstream
 from gateway.sandbox.api import router as sandbox_router
+from gateway.sandbox.app_settings import AppSettingsStore
+from gateway.sandbox.apps_api import router as sandbox_apps_router
+from gateway.sandbox.customer_view import CustomerView
 from gateway.sandbox.events_api import router as sandbox_events_router
+from gateway.sandbox.inspectors_api import router as sandbox_inspectors_router
+from gateway.sandbox.openapi_api import mount_swagger_assets
+from gateway.sandbox.openapi_api import router as sandbox_openapi_router
+from gateway.sandbox.personas_api import router as sandbox_personas_router
 from gateway.sandbox.ports import HttpTenantPort, LocalTenantPort
 from gateway.sandbox.service import TenantService
 from gateway.settings import GatewaySettings
@@ -37,6 +44,9 @@ from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The sandbox's JSON views and switches for the developer portal (docs/sandbox-api.md).
+SANDBOX_DATA_ROUTERS = [sandbox_apps_router, sandbox_personas_router, sandbox_inspectors_router,
+                        sandbox_openapi_router]  # fmt: skip
 BACKEND_SERVICES = ("accounts", "payments", "loans")
 
 
@@ -56,7 +66,8 @@ def create_app(
         db=db,
         tenant_tables=TENANT_TABLES,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[oauth_router, consent_router, sandbox_router, sandbox_events_router, portal_router],
+        routers=[oauth_router, consent_router, sandbox_router, sandbox_events_router, *SANDBOX_DATA_ROUTERS,
+                 portal_router],  # fmt: skip
         inner_middleware=[FrontDoorMiddleware],
         migrate_on_start=migrate_on_start,
         on_started=_provision_demo if settings.provision_demo else None,
@@ -83,6 +94,7 @@ def create_app(
     app.state.tenant_service = TenantService(db, ports, settings)
     keys = KeyStore(db)
     app.state.rate_limiter = rate_limiter_from_url(settings.redis_url)
+    app.state.app_settings = AppSettingsStore(db)
     app.state.audit = AuditLog(db)
     app.state.oauth = AuthorizationServer(
         settings.issuer,
@@ -93,6 +105,8 @@ def create_app(
         tenants=app.state.tenant_service,
     )
     app.state.journey = AuthorizationJourney(app.state.oauth, settings.issuer)
+    app.state.customer_view = CustomerView(internal_clients, app.state.oauth.clients, settings.issuer)
+    mount_swagger_assets(app)
     app.state.portal = PortalService(db, app.state.tenant_service, app.state.oauth.clients, settings.open_signup,
                                      classroom_threads(settings.database_url))  # fmt: skip
     return app

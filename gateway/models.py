@@ -179,6 +179,18 @@ class OAuthGrant(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class AppSetting(SQLModel, table=True):
+    """A tenant's sandbox switches for one of its apps: fault toggles and a lower rate limit. Survives reset."""
+
+    __tablename__ = "app_setting"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(primary_key=True, max_length=64)
+    faults: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rate_limit_per_s: int | None = None  # None: the app's registered limit
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
 TENANT_TABLES = TenantTables(
     service="gateway",
     world_tables=[SandboxUser.__table__],
@@ -200,6 +212,7 @@ ALL_TABLES = [
     AuthorizationInteraction.__table__,
     AuthorizationCode.__table__,
     OAuthGrant.__table__,
+    AppSetting.__table__,
     SandboxUser.__table__,
     TenantClock.__table__,
     IdempotencyRecord.__table__,

@@ -12,6 +12,7 @@ from openbank_kit.caller import GatewayKeys
 from openbank_kit.db import Database
 from openbank_kit.errors import install_error_handlers
 from openbank_kit.health import router as health_router
+from openbank_kit.inspect_api import idempotency_router
 from openbank_kit.interaction import InteractionIdMiddleware
 from openbank_kit.internal_auth import internal_token_for
 from openbank_kit.logging import RequestLogMiddleware, configure_logging
@@ -70,6 +71,7 @@ def create_service_app(
     app.include_router(tenant_router())
     if service != "gateway":
         app.include_router(whoami_router)
+        app.include_router(idempotency_router())
     for router in routers:
         app.include_router(router)
     return app

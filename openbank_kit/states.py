@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from openbank_kit.errors import Conflict
 
-# OBIE consent codes: AwaitingAuthorisation, Authorised, Rejected, Consumed, Expired.
+# OBIE consent codes: AwaitingAuthorisation, Authorised, Rejected, Consumed, Expired, and Cancelled: the customer
+# revoked it at the bank (sandbox consent dashboard) before it was used.
 CONSENT_TRANSITIONS = {
-    "AWAU": {"AUTH", "RJCT", "EXPD"},
-    "AUTH": {"COND", "EXPD"},
+    "AWAU": {"AUTH", "RJCT", "EXPD", "CANC"},
+    "AUTH": {"COND", "EXPD", "CANC"},
     "RJCT": set(),
     "COND": set(),
     "EXPD": set(),
+    "CANC": set(),
 }
 
 

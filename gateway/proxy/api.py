@@ -29,6 +29,7 @@ from openbank_kit.errors import (
     TooManyRequests,
     obie_error_response,
 )
+from openbank_kit.faults import FAULT_HEADER
 from openbank_kit.ids import new_id
 from openbank_kit.interaction import INTERACTION_HEADER, current_interaction_id
 
@@ -79,7 +80,9 @@ def forward(request: Request, body: bytes, service: str, service_path: str, scop
         revocations=state.oauth.revocations,
     )
     client_row = state.oauth.clients.get(verified.claims["client_id"])
-    rate_per_s = (client_row.client_metadata if client_row else {}).get(
+    # The tenant's sandbox switches for this app (docs/sandbox-api.md): a lower rate limit, fault toggles.
+    switches = state.app_settings.switches(verified.claims["tenant"], verified.claims["client_id"])
+    rate_per_s = switches.rate_limit_per_s or (client_row.client_metadata if client_row else {}).get(
         "openbank_rate_limit_per_second", DEFAULT_RATE_PER_S
     )
     wait_s = state.rate_limiter.take(
@@ -94,6 +97,10 @@ def forward(request: Request, body: bytes, service: str, service_path: str, scop
         state.oauth.token_issuer.keys, issuer, service, verified.claims
     )
     headers[INTERACTION_HEADER] = current_interaction_id() or headers.get(INTERACTION_HEADER, "")
+    if switches.faults and not headers.get(
+        FAULT_HEADER
+    ):  # a fault named on the request wins over the toggles
+        headers[FAULT_HEADER] = ", ".join(switches.faults)
     target = service_path + (f"?{request.url.query}" if request.url.query else "")
     try:
         upstream = state.service_http[service].send(request.method, target, body, headers)

@@ -279,3 +279,35 @@ def customer_accounts(db: Database, tenant_id: str, customer_id: str) -> dict:
                 ]
             }
         }
+
+
+MAX_CUSTOMER_CONSENTS = 200
+
+
+def customer_consents(db: Database, tenant_id: str, customer_id: str) -> dict:
+    """Every account-access consent the customer decided, for the sandbox consent dashboard (newest first)."""
+    with db.write_session() as session:
+        consents = repository.consents_of_customer(session, tenant_id, customer_id, MAX_CUSTOMER_CONSENTS)
+        for consent in consents:
+            _expire_if_due(session, consent)  # the dashboard shows EXPD as soon as the clock passed it
+        session.commit()
+        return {
+            "Data": {
+                "Consent": [
+                    {
+                        "ConsentId": consent.consent_id,
+                        "Kind": CONSENT_KIND,
+                        "ClientId": consent.client_id,
+                        "Status": consent.status,
+                        "CreationDateTime": wire_datetime(consent.created_at),
+                        "StatusUpdateDateTime": wire_datetime(consent.status_updated_at),
+                        "ExpirationDateTime": wire_datetime(consent.expiration_at),
+                        "AccountIds": list(consent.account_ids),
+                        "Permissions": list(consent.permissions),
+                        "Summary": f"read {len(consent.permissions)} kinds of data on "
+                        f"{len(consent.account_ids)} account(s)",
+                    }
+                    for consent in consents
+                ]
+            }
+        }

@@ -117,3 +117,10 @@ def get_customer_accounts(
     tenant_id: str, customer_id: str, request: Request, _caller: InternalCaller
 ) -> dict:
     return consent_service.customer_accounts(request.app.state.db, tenant_id, customer_id)
+
+
+@router.get("/customers/{customer_id}/consents")
+def get_customer_consents(
+    tenant_id: str, customer_id: str, request: Request, _caller: InternalCaller
+) -> dict:
+    return consent_service.customer_consents(request.app.state.db, tenant_id, customer_id)

@@ -454,3 +454,16 @@ def duplicate_idempotency_uses(session: Session, tenant_id: str, operation: str)
     )
     found = [f"transaction {rid} recorded under several keys" for rid in session.scalars(shared)]
     return found + [f"key {key} names no ledger transaction" for key in session.scalars(dangling)]
+
+
+def consents_of_customer(
+    session: Session, tenant_id: str, customer_id: str, limit: int
+) -> list[AccountAccessConsent]:
+    """The consents a customer decided (newest first): what the sandbox consent dashboard shows."""
+    query = (
+        select(AccountAccessConsent)
+        .where(AccountAccessConsent.tenant_id == tenant_id, AccountAccessConsent.customer_id == customer_id)
+        .order_by(AccountAccessConsent.created_at.desc(), AccountAccessConsent.consent_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

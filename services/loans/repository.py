@@ -168,3 +168,45 @@ def open_loans(session: Session, tenant_id: str, limit: int) -> list[Loan]:
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def consents_of_customer(
+    session: Session, tenant_id: str, customer_id: str, limit: int
+) -> list[LendingConsent]:
+    query = (
+        select(LendingConsent)
+        .where(LendingConsent.tenant_id == tenant_id, LendingConsent.customer_id == customer_id)
+        .order_by(LendingConsent.created_at.desc(), LendingConsent.consent_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def recent_decisions(session: Session, tenant_id: str, limit: int) -> list[CreditDecision]:
+    query = (
+        select(CreditDecision)
+        .where(CreditDecision.tenant_id == tenant_id)
+        .order_by(CreditDecision.decided_at.desc(), CreditDecision.decision_id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def applications_by_id(
+    session: Session, tenant_id: str, application_ids: list[str]
+) -> dict[str, LoanApplication]:
+    if not application_ids:
+        return {}
+    query = select(LoanApplication).where(
+        LoanApplication.tenant_id == tenant_id, LoanApplication.application_id.in_(application_ids)
+    )
+    return {application.application_id: application for application in session.scalars(query)}
+
+
+def blacklist_entries(session: Session, tenant_id: str, id_number: str) -> list[FraudBlacklistEntry]:
+    query = (
+        select(FraudBlacklistEntry)
+        .where(FraudBlacklistEntry.tenant_id == tenant_id, FraudBlacklistEntry.id_number == id_number)
+        .limit(MAX_BUREAU_ROWS)
+    )
+    return list(session.scalars(query))

@@ -536,6 +536,27 @@ def get_application(db: Database, caller: Caller, application_id: str, issuer: s
         )
 
 
+def decision_detail(decision: CreditDecision, tz) -> dict:
+    """A decision's inputs, rule hits, score and output (the partner's view and the sandbox inspector's)."""
+    result = decision.result
+    return {
+        **_decision_summary(decision),
+        "ApplicationId": decision.application_id,
+        "DecisionDateTime": decision.decided_at.astimezone(tz).isoformat(),
+        "Inputs": {"Request": decision.request, "Features": decision.features},
+        "RuleHits": result["RuleHits"],
+        "Score": result["Score"],
+        "ScorePoints": result["ScorePoints"],
+        "Grade": result["Grade"],
+        "Limit": None if result["LimitFen"] is None else _amount(result["LimitFen"]),
+        "OfferedAmount": None if result["OfferAmountFen"] is None else _amount(result["OfferAmountFen"]),
+        "AnnualPercentageRate": None
+        if result["AnnualRate"] is None
+        else format_rate_percent(Decimal(result["AnnualRate"])),
+        "TotalInterest": None if result["TotalInterestFen"] is None else _amount(result["TotalInterestFen"]),
+    }
+
+
 def get_decision(db: Database, caller: Caller, decision_id: str, issuer: str) -> dict:
     """A decision's inputs, rule hits, score and output, for the partner's developer (sandbox)."""
     _check_scope(caller)
@@ -544,25 +565,7 @@ def get_decision(db: Database, caller: Caller, decision_id: str, issuer: str) ->
         if decision is None or not _owned_by_client(caller, decision.client_id, decision.customer_id):
             raise Forbidden(message="the decision is not this client's")
         now = tenant_now(session, caller.tenant_id)
-        result = decision.result
-        data = {
-            **_decision_summary(decision),
-            "ApplicationId": decision.application_id,
-            "DecisionDateTime": decision.decided_at.astimezone(now.tzinfo).isoformat(),
-            "Inputs": {"Request": decision.request, "Features": decision.features},
-            "RuleHits": result["RuleHits"],
-            "Score": result["Score"],
-            "ScorePoints": result["ScorePoints"],
-            "Grade": result["Grade"],
-            "Limit": None if result["LimitFen"] is None else _amount(result["LimitFen"]),
-            "OfferedAmount": None if result["OfferAmountFen"] is None else _amount(result["OfferAmountFen"]),
-            "AnnualPercentageRate": None
-            if result["AnnualRate"] is None
-            else format_rate_percent(Decimal(result["AnnualRate"])),
-            "TotalInterest": None
-            if result["TotalInterestFen"] is None
-            else _amount(result["TotalInterestFen"]),
-        }
+        data = decision_detail(decision, now.tzinfo)
         return _envelope(data, f"/lending/v1/decisions/{decision_id}", issuer)
 
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from openbank_kit.deps import AccountsDep, DbDep
 from openbank_kit.internal_auth import InternalCaller
-from services.payments import service
-from services.payments.schemas import AuthorisationRequest
+from services.payments import customer_consents, service
+from services.payments.schemas import AuthorisationRequest, CustomerRevocationRequest
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}", tags=["internal: payment consents"])
 
@@ -23,3 +23,15 @@ def authorise_consent(
     _caller: InternalCaller,
 ) -> dict:  # fmt: skip
     return service.internal_authorise(db, accounts, tenant_id, consent_id, body.model_dump(mode="json"))
+
+
+@router.get("/customers/{customer_id}/consents")
+def get_customer_consents(tenant_id: str, customer_id: str, db: DbDep, _caller: InternalCaller) -> dict:
+    return customer_consents.customer_consents(db, tenant_id, customer_id)
+
+
+@router.post("/consents/{consent_id}/revocation")
+def revoke_consent(
+    tenant_id: str, consent_id: str, body: CustomerRevocationRequest, db: DbDep, _caller: InternalCaller
+) -> dict:
+    return customer_consents.revoke_consent(db, tenant_id, consent_id, body.CustomerId)

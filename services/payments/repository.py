@@ -96,3 +96,32 @@ def outflow_between_fen(session: Session, tenant_id: str, account_id: str, first
         AccountOutflowDay.day <= last,
     )
     return int(session.scalar(query) or 0)
+
+
+def consents_of_customer(
+    session: Session, tenant_id: str, customer_id: str, limit: int
+) -> list[DomesticPaymentConsent]:
+    query = (
+        select(DomesticPaymentConsent)
+        .where(
+            DomesticPaymentConsent.tenant_id == tenant_id, DomesticPaymentConsent.customer_id == customer_id
+        )
+        .order_by(DomesticPaymentConsent.created_at.desc(), DomesticPaymentConsent.consent_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def funds_consents_of_customer(
+    session: Session, tenant_id: str, customer_id: str, limit: int
+) -> list[FundsConfirmationConsent]:
+    query = (
+        select(FundsConfirmationConsent)
+        .where(
+            FundsConfirmationConsent.tenant_id == tenant_id,
+            FundsConfirmationConsent.customer_id == customer_id,
+        )
+        .order_by(FundsConfirmationConsent.created_at.desc(), FundsConfirmationConsent.consent_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -76,6 +76,12 @@ class PaymentRequest(_Strict):
     Risk: dict[str, Any]
 
 
+class CustomerRevocationRequest(_Strict):
+    """The customer withdraws the consent at the bank (sandbox consent dashboard, docs/internal-api.md)."""
+
+    CustomerId: str = Field(min_length=1, max_length=40)
+
+
 class AuthorisationRequest(_Strict):
     ClientId: str = Field(min_length=1, max_length=128)
     CustomerId: str = Field(min_length=1, max_length=40)

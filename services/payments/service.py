@@ -51,6 +51,7 @@ REASON_INSUFFICIENT_FUNDS = "AM04"
 REASON_LIMIT = "AM14"  # AmountExceedsAgreedLimit: the account class limits
 REASON_NOT_ALLOWED = "AG01"  # the ledger refused for another rule (e.g. the creditor's Class III balance cap)
 REASON_EXPIRED = "EXPD"
+REASON_REVOKED = "CANC"  # the customer revoked the consent (sandbox consent dashboard)
 
 
 # --- wire helpers ------------------------------------------------------------------------------------------
@@ -88,8 +89,8 @@ def _consent_body(consent: DomesticPaymentConsent, now: datetime, issuer: str) -
     data: dict = {
         "ConsentId": consent.consent_id,
         "CreationDateTime": _iso(consent.created_at, now),
-        # The OBIE PISP consent has no EXPD: an expired consent is RJCT with the reason EXPD.
-        "Status": "RJCT" if status == "EXPD" else status,
+        # The OBIE PISP consent has no EXPD or CANC: an expired or revoked consent is RJCT with the reason.
+        "Status": "RJCT" if status in ("EXPD", "CANC") else status,
         "StatusUpdateDateTime": _iso(
             consent.expires_at if status == "EXPD" else consent.status_updated_at, now
         ),
@@ -101,6 +102,13 @@ def _consent_body(consent: DomesticPaymentConsent, now: datetime, issuer: str) -
             {
                 "StatusReasonCode": REASON_EXPIRED,
                 "StatusReasonDescription": "the consent expired (tenant clock) before it was used",
+            }
+        ]
+    if status == "CANC":
+        data["StatusReason"] = [
+            {
+                "StatusReasonCode": REASON_REVOKED,
+                "StatusReasonDescription": "the customer revoked the consent at the bank before it was used",
             }
         ]
     if consent.debtor_account_id and consent.debtor_identification:

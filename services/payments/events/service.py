@@ -15,6 +15,7 @@ from openbank_kit.caller import Caller
 from openbank_kit.clock import wall_clock
 from openbank_kit.db import Database
 from openbank_kit.errors import Conflict, FieldInvalid, Forbidden, NotFound
+from openbank_kit.faults import requested_faults
 from openbank_kit.ids import new_id
 from services.payments.events.models import EventDelivery, EventRecord, EventSubscription
 from services.payments.events.outbox import EVENT_TYPES, record_event, subscription_wants
@@ -109,7 +110,7 @@ def create_subscription(db: Database, caller: Caller, body: dict, fault: str | N
         sub = EventSubscription(
             tenant_id=caller.tenant_id, subscription_id=new_id("esub"), client_id=caller.client_id,
             callback_url=callback, version=version, event_types=types,
-            fault=WEBHOOK_FAILURE if fault == WEBHOOK_FAILURE else None, created_at=wall_clock(),
+            fault=WEBHOOK_FAILURE if WEBHOOK_FAILURE in requested_faults(fault) else None, created_at=wall_clock(),
         )  # fmt: skip
         session.add(sub)
         session.commit()
