@@ -32,7 +32,11 @@ from gateway.portal.service import (
     parse_team_names,
 )
 from gateway.portal.texts import TEXT, choose_language, translate
+from gateway.proxy.rate_limit import DEFAULT_RATE_PER_S
+from gateway.sandbox import inspectors_api
+from gateway.sandbox.apps_api import registered_rate_per_s
 from openbank_kit.errors import OBIEError
+from openbank_kit.faults import KNOWN_FAULTS
 from openbank_kit.http_client import ServiceCallError
 from sandbox_data import PERSONAS, SANDBOX_OTP, SANDBOX_PASSWORD
 
@@ -63,6 +67,8 @@ async def form_data(request: Request) -> dict[str, Any]:
             content = await value.read(MAX_UPLOAD_BYTES + 1)
             if content:
                 values[key] = content
+        elif key in values:  # a repeated field (checkboxes): all its values, in order
+            values[key] = [*(values[key] if isinstance(values[key], list) else [values[key]]), value]
         else:
             values[key] = value
     return values
@@ -131,9 +137,16 @@ def _guarded(request: Request, portal: PortalService, form: dict | None = None) 
 
 def _text(form: dict, name: str) -> str:
     value = form.get(name, "")
+    if isinstance(value, list):
+        value = value[-1]
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value
+
+
+def _texts(form: dict, name: str) -> list[str]:
+    value = form.get(name, [])
+    return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
 
 
 def _session_response(response: Response, request: Request, secret: str) -> Response:
@@ -298,7 +311,7 @@ def personas(request: Request, portal: PortalDep) -> Response:
     if isinstance(signed_in, Response):
         return signed_in
     return _render(request, "personas.html", signed_in, personas=PERSONAS, errors={}, values={},
-                   password=SANDBOX_PASSWORD, otp=SANDBOX_OTP)  # fmt: skip
+                   password=SANDBOX_PASSWORD, otp=SANDBOX_OTP, persona_details=True)  # fmt: skip
 
 
 @router.post("/personas/sign-in")
@@ -315,7 +328,7 @@ def persona_sign_in(request: Request, portal: PortalDep, form: FormDep) -> Respo
     except SignInFailed:
         return _render(request, "personas.html", signed_in, 401, personas=PERSONAS,
                        errors={"persona": "persona_failed"}, values={"username": username},
-                       password=SANDBOX_PASSWORD, otp=SANDBOX_OTP)  # fmt: skip
+                       password=SANDBOX_PASSWORD, otp=SANDBOX_OTP, persona_details=True)  # fmt: skip
     portal.set_persona(signed_in, username)
     return _redirect("/portal/personas/me")
 
@@ -329,7 +342,42 @@ def persona_view(request: Request, portal: PortalDep) -> Response:
     if not username:
         return _redirect("/portal/personas")
     persona = next((p for p in PERSONAS if p.username == username), None)
-    return _render(request, "persona_me.html", signed_in, username=username, persona=persona)
+    try:
+        consents = request.app.state.customer_view.consents(signed_in.developer.tenant_id, username)
+    except OBIEError as exc:
+        return _error(request, signed_in, exc.status_code, exc.message)
+    return _render(request, "persona_me.html", signed_in, username=username, persona=persona,
+                   consents=consents["Data"]["Consent"], notice=request.query_params.get("notice"))  # fmt: skip
+
+
+@router.post("/personas/me/consents/{consent_id}/revoke")
+def persona_revoke(consent_id: str, request: Request, portal: PortalDep, form: FormDep) -> Response:
+    """The persona withdraws a consent at the bank: CANC at the owning service, and the revocation event."""
+    signed_in = _guarded(request, portal, form)
+    if isinstance(signed_in, Response):
+        return signed_in
+    username = signed_in.session.persona_username
+    if not username:
+        return _redirect("/portal/personas")
+    try:
+        request.app.state.customer_view.revoke(signed_in.developer.tenant_id, username, consent_id)
+    except OBIEError as exc:
+        return _error(request, signed_in, exc.status_code, exc.message)
+    return _redirect("/portal/personas/me?notice=revoked")
+
+
+@router.get("/personas/{username}")
+def persona_detail(username: str, request: Request, portal: PortalDep) -> Response:
+    signed_in = _guarded(request, portal)
+    if isinstance(signed_in, Response):
+        return signed_in
+    try:
+        detail = request.app.state.customer_view.persona_detail(signed_in.developer.tenant_id, username)
+    except OBIEError as exc:
+        return _error(request, signed_in, exc.status_code, exc.message)
+    persona = detail["Data"]["Persona"][0]
+    return _render(request, "persona.html", signed_in, persona=persona,
+                   bureau=json.dumps(persona["Bureau"], indent=2, ensure_ascii=False))  # fmt: skip
 
 
 @router.post("/personas/sign-out")
@@ -343,9 +391,14 @@ def persona_sign_out(request: Request, portal: PortalDep, form: FormDep) -> Resp
 
 # --- sandbox controls --------------------------------------------------------------------------------------
 def _sandbox_page(request, portal, signed_in, status_code=200, **context) -> Response:
-    now = portal.tenants.clock(signed_in.developer.tenant_id).isoformat()
+    tenant_id = signed_in.developer.tenant_id
+    now = portal.tenants.clock(tenant_id).isoformat()
     context.setdefault("errors", {})
-    return _render(request, "sandbox.html", signed_in, status_code, now=now, **context)
+    switches = request.app.state.app_settings
+    apps = [{"app": app, "switches": switches.switches(tenant_id, app.client_id),
+             "registered_rate": registered_rate_per_s(app)} for app in portal.apps(tenant_id)]  # fmt: skip
+    return _render(request, "sandbox.html", signed_in, status_code, now=now, apps=apps,
+                   known_faults=KNOWN_FAULTS, default_rate=DEFAULT_RATE_PER_S, **context)  # fmt: skip
 
 
 @router.get("/sandbox")
@@ -387,6 +440,41 @@ def advance_clock(request: Request, portal: PortalDep, form: FormDep) -> Respons
     ran = [d for d in _deliveries(request, tenant_id) or [] if d["DeliveryId"] not in seen]
     return _sandbox_page(request, portal, signed_in, notice="clock_moved",
                          moved={"before": before.isoformat(), "after": after.isoformat()}, ran=ran)  # fmt: skip
+
+
+@router.post("/sandbox/apps/{client_id}/faults")
+def set_faults(client_id: str, request: Request, portal: PortalDep, form: FormDep) -> Response:
+    signed_in = _guarded(request, portal, form)
+    if isinstance(signed_in, Response):
+        return signed_in
+    tenant_id = signed_in.developer.tenant_id
+    if portal.app(tenant_id, client_id) is None:
+        return _error(request, signed_in, 404, "not_found")
+    try:
+        request.app.state.app_settings.set_faults(tenant_id, client_id, _texts(form, "fault"))
+    except OBIEError as exc:
+        return _sandbox_page(request, portal, signed_in, 400, errors={f"faults-{client_id}": exc.message})
+    return _sandbox_page(request, portal, signed_in, notice="saved")
+
+
+@router.post("/sandbox/apps/{client_id}/rate-limit")
+def set_rate_limit(client_id: str, request: Request, portal: PortalDep, form: FormDep) -> Response:
+    signed_in = _guarded(request, portal, form)
+    if isinstance(signed_in, Response):
+        return signed_in
+    tenant_id = signed_in.developer.tenant_id
+    if portal.app(tenant_id, client_id) is None:
+        return _error(request, signed_in, 404, "not_found")
+    value = _text(form, "requests_per_second").strip()
+    try:
+        if not value.isdigit():
+            raise FormErrors({f"rate-{client_id}": f"a whole number from 1 to {DEFAULT_RATE_PER_S}"})
+        request.app.state.app_settings.set_rate_limit(tenant_id, client_id, int(value))
+    except FormErrors as exc:
+        return _sandbox_page(request, portal, signed_in, 400, errors=exc.errors)
+    except OBIEError as exc:
+        return _sandbox_page(request, portal, signed_in, 400, errors={f"rate-{client_id}": exc.message})
+    return _sandbox_page(request, portal, signed_in, notice="saved")
 
 
 # --- inspectors --------------------------------------------------------------------------------------------
@@ -454,6 +542,53 @@ def redeliver(delivery_id: str, request: Request, portal: PortalDep, form: FormD
     if response.status_code >= 300:
         return _error(request, signed_in, response.status_code, response.text[:300])
     return _redirect("/portal/inspect/events?notice=redelivered")
+
+
+def _tenant(portal: PortalService, signed_in: SignedIn):
+    return portal.tenants.get_active(signed_in.developer.tenant_id)
+
+
+@router.get("/inspect/loan-decisions")
+def loan_decisions(request: Request, portal: PortalDep) -> Response:
+    signed_in = _guarded(request, portal)
+    if isinstance(signed_in, Response):
+        return signed_in
+    try:
+        found = inspectors_api.list_loan_decisions(request, _tenant(portal, signed_in), 100)
+    except OBIEError as exc:
+        return _error(request, signed_in, exc.status_code, exc.message)
+    return _render(request, "loan_decisions.html", signed_in, decisions=found["Data"]["Decision"])
+
+
+@router.get("/inspect/loan-decisions/{decision_id}")
+def loan_decision(decision_id: str, request: Request, portal: PortalDep) -> Response:
+    signed_in = _guarded(request, portal)
+    if isinstance(signed_in, Response):
+        return signed_in
+    try:
+        found = inspectors_api.get_loan_decision(decision_id, request, _tenant(portal, signed_in))
+    except OBIEError as exc:
+        return _error(request, signed_in, exc.status_code, exc.message)
+    decision = found["Data"]["Decision"][0]
+    pretty = lambda value: json.dumps(value, indent=2, ensure_ascii=False)  # noqa: E731
+    return _render(request, "loan_decision.html", signed_in, decision=decision, pretty=pretty)
+
+
+@router.get("/inspect/idempotency")
+def idempotency_records(request: Request, portal: PortalDep, service: str | None = None) -> Response:
+    signed_in = _guarded(request, portal)
+    if isinstance(signed_in, Response):
+        return signed_in
+    if service not in (None, "", *inspectors_api.IDEMPOTENCY_SERVICES):
+        return _error(request, signed_in, 404, "not_found")
+    try:
+        found = inspectors_api.list_idempotency_records(
+            request, _tenant(portal, signed_in), service or None, 100
+        )
+    except OBIEError as exc:
+        return _error(request, signed_in, exc.status_code, exc.message)
+    return _render(request, "idempotency.html", signed_in, records=found["Data"]["IdempotencyRecord"],
+                   service=service or "", services=inspectors_api.IDEMPOTENCY_SERVICES)  # fmt: skip
 
 
 # --- quickstart --------------------------------------------------------------------------------------------

@@ -91,6 +91,11 @@ PAIRS: dict[str, tuple[str, str]] = {
     "before": ("之前", "Before"), "after": ("之后", "After"),
     "events_since": ("期间产生的事件推送", "Event deliveries since then"), "none": ("无", "None"),
     "faults": ("故障注入", "Fault toggles"), "rate_limit": ("限流设置", "Rate limits"),
+    "save": ("保存", "Save"), "saved": ("已保存", "Saved"), "requests_per_second": ("每秒请求数", "Requests per second"),
+    "registered": ("注册值", "registered"),
+    "outcome": ("结果", "Outcome"), "reason_codes": ("原因码", "Reason codes"), "score": ("评分", "Score"),
+    "rules_version": ("规则版本", "Rules version"), "rule_hits": ("命中规则", "Rule hits"), "inputs": ("输入特征", "Inputs"),
+    "offer": ("报价", "Offer"), "expires": ("过期时间", "Expires"),
     # inspectors
     "time": ("时间", "Time"), "method": ("方法", "Method"), "path": ("路径", "Path"), "latency": ("耗时 ms", "Latency ms"),
     "event_type": ("事件类型", "Event type"), "attempts": ("尝试次数", "Attempts"), "callback": ("回调地址", "Callback URL"),
