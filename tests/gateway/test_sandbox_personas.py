@@ -23,6 +23,7 @@ from tests.gateway.sandbox_helpers import (  # noqa: F401 (fixtures)
     sandbox,
     services_reach_each_other_in_process,
 )
+from tests.services.payments.conftest import pisp_valid
 
 AMOUNT = re.compile(r"^\d{1,13}\.\d{2}$")
 REVOKED = "urn:uk:org:openbanking:events:consent-authorization-revoked"
@@ -121,7 +122,9 @@ def test_revoking_a_payment_consent_stops_the_payment_and_emits_the_event(stack,
     paid = partner.pay(body, consent_id, token)
     assert paid.status_code == 403, paid.text
     assert paid.json()["Errors"][0]["ErrorCode"]
-    read = partner.call("GET", f"{PISP}/domestic-payment-consents/{consent_id}").json()["Data"]
+    response = partner.call("GET", f"{PISP}/domestic-payment-consents/{consent_id}")
+    pisp_valid("/domestic-payment-consents/{ConsentId}", "get", response)  # the OBIE enum has no CANC
+    read = response.json()["Data"]
     assert read["Status"] == "RJCT" and read["StatusReason"][0]["StatusReasonCode"] == "CANC"
     events = _revoked_events(stack, partner.tenant_id, consent_id)
     assert len(events) == 1 and events[0].client_id == partner.partner.client_id
