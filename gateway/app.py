@@ -19,6 +19,8 @@ from gateway.oauth.intents import IntentDirectory
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.replay_cache import replay_cache_from_url
 from gateway.oauth.tokens import AccessTokenIssuer
+from gateway.portal.api import router as portal_router
+from gateway.portal.service import PortalService, classroom_threads
 from gateway.proxy.api import FrontDoorMiddleware
 from gateway.proxy.audit import AuditLog
 from gateway.proxy.rate_limit import rate_limiter_from_url
@@ -65,7 +67,8 @@ def create_app(
         db=db,
         tenant_tables=TENANT_TABLES,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[oauth_router, consent_router, sandbox_router, sandbox_events_router, *SANDBOX_DATA_ROUTERS],
+        routers=[oauth_router, consent_router, sandbox_router, sandbox_events_router, *SANDBOX_DATA_ROUTERS,
+                 portal_router],  # fmt: skip
         inner_middleware=[FrontDoorMiddleware],
         migrate_on_start=migrate_on_start,
         on_started=_provision_demo if settings.provision_demo else None,
@@ -105,6 +108,8 @@ def create_app(
     app.state.journey = AuthorizationJourney(app.state.oauth, settings.issuer)
     app.state.customer_view = CustomerView(internal_clients, app.state.oauth.clients, settings.issuer)
     mount_swagger_assets(app)
+    app.state.portal = PortalService(db, app.state.tenant_service, app.state.oauth.clients, settings.open_signup,
+                                     classroom_threads(settings.database_url))  # fmt: skip
     return app
 
 

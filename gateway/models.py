@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
+from gateway.portal.models import PORTAL_TABLES
 from openbank_kit.clock import TenantClock
 from openbank_kit.db import UtcDateTime
 from openbank_kit.idempotency import IdempotencyRecord
@@ -216,4 +217,5 @@ ALL_TABLES = [
     TenantClock.__table__,
     IdempotencyRecord.__table__,
     WorldTemplate.__table__,
+    *PORTAL_TABLES,
 ]

@@ -92,6 +92,8 @@ def validate_metadata(body: Any) -> dict:
         )
     for uri in redirect_uris:
         _check_redirect_uri(uri, profile)
+    if len(set(redirect_uris)) != len(redirect_uris):
+        raise InvalidClientMetadata("redirect_uris lists the same URI twice", "invalid_redirect_uri")
     metadata["redirect_uris"] = redirect_uris
     scope = metadata.setdefault("scope", " ".join(SCOPES))
     if not isinstance(scope, str) or not scope.split() or set(scope.split()) - set(SCOPES):
@@ -227,6 +229,20 @@ class ClientRegistry:
             session.commit()
         self.forget(row.client_id)
         return metadata
+
+    def rotate_secret(self, client_id: str) -> str:
+        """A new client secret for a sandbox-basic client; the old one stops working at once."""
+        secret = secrets.token_urlsafe(32)
+        with self.db.write_session() as session:
+            row = session.get(OAuthClient, client_id)
+            assert row is not None and row.profile == "sandbox-basic", (
+                "only sandbox-basic clients hold secrets"
+            )
+            row.client_secret_sha256 = hash_token(secret)
+            session.add(row)
+            session.commit()
+        self.forget(client_id)
+        return secret
 
     def delete(self, client_id: str) -> None:
         with self.db.write_session() as session:
