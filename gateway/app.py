@@ -67,8 +67,14 @@ def create_app(
         db=db,
         tenant_tables=TENANT_TABLES,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[oauth_router, consent_router, sandbox_router, sandbox_events_router, *SANDBOX_DATA_ROUTERS,
-                 portal_router],  # fmt: skip
+        routers=[
+            oauth_router,
+            consent_router,
+            sandbox_router,
+            sandbox_events_router,
+            *SANDBOX_DATA_ROUTERS,
+            portal_router,
+        ],  # fmt: skip
         inner_middleware=[FrontDoorMiddleware],
         migrate_on_start=migrate_on_start,
         on_started=_provision_demo if settings.provision_demo else None,
