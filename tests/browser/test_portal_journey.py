@@ -101,3 +101,57 @@ def test_revoking_in_the_portals_customer_view_makes_the_shop_show_the_banks_403
     expect(page.locator("#bank-error")).to_contain_text("CANC")
     expect(page.locator("#accounts")).to_have_count(0)
     shoot(page, "28-portal-revoked-shop-accounts")
+
+
+def test_screenshots_of_the_main_portal_pages(page, running_stack, portal_app):
+    """Every main page renders for the signed-in developer, with this tenant's data; a screenshot of each."""
+    shop = Shop(
+        page, portal_app.shop_url
+    )  # an instalment checkout: a credit decision and idempotency records
+    shop.pay_in_instalments("fridge-sbs")
+    BankConsentPages(page, running_stack.gateway_url).sign_in_and_approve(
+        "zhang.wei", tick_credit_inquiry=True
+    )
+    shop.wait_for_order_status("OFFERED")
+
+    developer = portal_app.developer.new_page()
+    portal = Portal(developer, running_stack.gateway_url)
+    portal.open()
+    expect(developer.locator("#tenant-id")).to_have_text(portal_app.tenant_id)
+    pages = [  # (nav link, what must be on the page, screenshot)
+        ("nav-apps", f"[data-test=app-row][data-client-id='{portal_app.client_id}']", "30-portal-apps"),
+        ("nav-personas", "[data-test=persona-row][data-username='zhang.wei']", "31-portal-personas"),
+        (
+            "nav-sandbox",
+            f"[data-test=app-switches][data-client-id='{portal_app.client_id}']",
+            "32-portal-sandbox",
+        ),
+        ("nav-audit", "#audit-table [data-test=audit-row]", "33-portal-inspect-calls"),
+        ("nav-events", "[data-test=delivery] .delivery-status", "34-portal-inspect-deliveries"),
+        ("nav-loan-decisions", "#loan-decisions [data-test=decision-row]", "35-portal-inspect-decisions"),
+        (
+            "nav-idempotency",
+            "#idempotency-records [data-test=idempotency-row]",
+            "36-portal-inspect-idempotency",
+        ),
+        ("nav-classroom", "#classroom-form", "38-portal-classroom"),
+    ]
+    for nav, must_show, shot in pages:
+        developer.click(f"[data-test={nav}]")
+        expect(developer.locator(must_show).first).to_be_visible(timeout=TIMEOUT_MS)
+        shoot(developer, shot)
+
+    developer.click("[data-test=nav-loan-decisions]")
+    developer.locator("#loan-decisions [data-test=decision-row] a").first.click()
+    expect(developer.locator("#decision-outcome")).to_contain_text("APPROVED")
+    expect(developer.locator("main")).to_contain_text(
+        "CreditFileAge"
+    )  # the score points (an approval hits no rule)
+    shoot(developer, "35b-portal-inspect-decision")
+
+    developer.click("[data-test=nav-api-reference]")
+    expect(developer.locator(".swagger-ui .opblock").first).to_be_visible(
+        timeout=TIMEOUT_MS
+    )  # Swagger UI rendered
+    shoot(developer, "37-portal-api-reference")
+    developer.close()
