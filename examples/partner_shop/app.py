@@ -23,7 +23,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from examples.partner_shop.bank import CONSENT_REVOKED, RESOURCE_UPDATE, Bank, BankError, ShopConfig, subjects
+from examples.partner_shop.bank import (
+    CONSENT_REVOKED,
+    RESOURCE_UPDATE,
+    Bank,
+    BankError,
+    ShopConfig,
+    load_client_key,
+    subjects,
+)
 from examples.partner_shop.shop import (
     PAYMENT_REASON_TEXT,
     PRODUCTS,
@@ -53,9 +61,16 @@ UTILITY_CODE = "UTILITY"  # the bank's ProprietaryBankTransactionCode for a util
 
 def config_from_env() -> ShopConfig:
     port = int(os.environ.get("SHOP_PORT", "8400"))
-    token = os.environ.get("SHOP_INITIAL_ACCESS_TOKEN") or Path(
-        os.environ.get("SHOP_INITIAL_ACCESS_TOKEN_FILE", "var/demo-initial-access-token")
-    ).read_text().strip()  # fmt: skip
+    client_id, key_file = os.environ.get("SHOP_CLIENT_ID"), os.environ.get("SHOP_CLIENT_KEY_FILE")
+    if bool(client_id) != bool(key_file):
+        raise SystemExit(
+            "set both SHOP_CLIENT_ID and SHOP_CLIENT_KEY_FILE (an app made in the portal), or neither"
+        )
+    token = ""  # an app of our own needs no registration, so no initial access token
+    if not client_id:
+        token = os.environ.get("SHOP_INITIAL_ACCESS_TOKEN") or Path(
+            os.environ.get("SHOP_INITIAL_ACCESS_TOKEN_FILE", "var/demo-initial-access-token")
+        ).read_text().strip()  # fmt: skip
     return ShopConfig(
         issuer=os.environ.get("SHOP_ISSUER", "http://127.0.0.1:8000"),
         initial_access_token=token,
@@ -63,6 +78,8 @@ def config_from_env() -> ShopConfig:
         state_dir=Path(os.environ.get("SHOP_STATE_DIR", "var/partner-shop")),
         merchant_account=os.environ.get("SHOP_MERCHANT_ACCOUNT", MERCHANT_ACCOUNT),
         merchant_name=MERCHANT_NAME,
+        client_id=client_id or None,
+        client_key=load_client_key(Path(key_file).read_text()) if key_file else None,
     )
 
 

@@ -58,6 +58,9 @@ class ShopConfig:
     state_dir: Path  # the saved registration lives here
     merchant_account: str  # the merchant's corporate account at the bank (19 digits)
     merchant_name: str
+    # An app made elsewhere (the developer portal): use it instead of registering one.
+    client_id: str | None = None
+    client_key: ECKey | None = None
 
     @property
     def redirect_uri(self) -> str:
@@ -78,7 +81,12 @@ class Bank:
     # --- start-up ------------------------------------------------------------------------------------------
     @classmethod
     def connect(cls, config: ShopConfig) -> Bank:
-        """Load the saved registration, or register (RFC 7591) with new keys and save it."""
+        """Use the configured app, or load the saved registration, or register (RFC 7591) with new keys and save it."""
+        if (
+            config.client_id and config.client_key
+        ):  # its redirect URI must be our /callback (the portal's form)
+            log.info("using the configured app %s", config.client_id)
+            return cls(config, Fapi2Client(config.issuer, config.client_id, config.client_key))
         path = config.state_dir / "registration.json"
         if path.exists():
             saved = json.loads(path.read_text())
@@ -164,6 +172,20 @@ class Bank:
         if claims.get("iss") != self.issuer or claims.get("aud") != self.client.client_id:
             raise ValueError("SET for another issuer or audience")
         return claims
+
+
+def load_client_key(text: str) -> ECKey:
+    """The app's private key as the portal offers it: a private JWK (JSON) or a PKCS#8 PEM.
+
+    The portal generates P-256 keys with the key's RFC 7638 thumbprint as `kid`; a PEM carries no kid, so it gets
+    that thumbprint too and the assertion names the registered key."""
+    text = text.strip()
+    key = ECKey.import_key(json.loads(text) if text.startswith("{") else text)
+    if not key.is_private:
+        raise ValueError("SHOP_CLIENT_KEY_FILE holds a public key: the app's private key is needed")
+    if not key.kid:
+        key = ECKey.import_key(key.as_dict(private=True), {"kid": key.thumbprint()})
+    return key
 
 
 RESOURCE_UPDATE = "urn:uk:org:openbanking:events:resource-update"

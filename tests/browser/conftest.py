@@ -4,6 +4,12 @@ shop), plus headless Chromium (Debian's /usr/bin/chromium) driven by Playwright.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +37,7 @@ class RunningStack:
             return http.request(method, path, headers=headers, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def running_stack(tmp_path_factory):
+def skip_without_browser() -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip(
             f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)"
@@ -40,8 +45,12 @@ def running_stack(tmp_path_factory):
     pytest.importorskip(
         "playwright.sync_api", reason="playwright is in the dev extras: pip install -e '.[dev]'"
     )
+
+
+@contextmanager
+def stack_up(var_dir: Path) -> Iterator[RunningStack]:
+    """`openbank up --with-demo` on free ports in `var_dir`; stopped (and checked to exit 0) on leaving."""
     ports = free_ports(5)
-    var_dir = tmp_path_factory.mktemp("browser") / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBANK_", "SHOP_"))}
     env.update(
         {f"OPENBANK_{name.upper()}_PORT": str(port) for name, port in zip(PROCESSES, ports, strict=False)}
@@ -65,6 +74,39 @@ def running_stack(tmp_path_factory):
         )
     finally:
         assert stop(process) == 0
+
+
+@contextmanager
+def shop_process(env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
+    """`python -m examples.partner_shop` with `env` (SHOP_* settings) on `port`; its base URL once healthy."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBANK_", "SHOP_"))}
+    full_env.update({**env, "SHOP_PORT": str(port)})
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "examples.partner_shop"], env=full_env,
+                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while True:  # a bound on the start-up: it registers nothing, only fetches tokens and subscribes
+                assert process.poll() is None, "the shop exited:\n" + log_path.read_text()
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=2, trust_env=False).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "the shop did not start:\n" + log_path.read_text()
+                time.sleep(0.25)
+            yield url
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def running_stack(tmp_path_factory):
+    skip_without_browser()
+    with stack_up(tmp_path_factory.mktemp("browser") / "var") as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,7 @@
 """Page helpers for the browser tests: one small class per site a person clicks through.
 
 Each takes a Playwright `Page` and a base URL and says what a person does ("sign in as zhang.wei and approve"),
-so a test reads as the journey. To add the developer portal's journeys (sign up → create app), add a `Portal`
-class beside these and a fixture for it in conftest.py.
+so a test reads as the journey: the shop, the bank's consent pages, and the developer portal (`Portal`).
 """
 
 from __future__ import annotations
@@ -85,3 +84,66 @@ class Shop:
     def wait_for_order_status(self, status: str) -> None:
         """The order page refreshes itself until the order is final (meta refresh): wait for `status`."""
         expect(self.order_status()).to_have_attribute("data-status", status, timeout=TIMEOUT_MS)
+
+
+class Portal:
+    """The developer portal on the gateway (/portal, docs/portal.md "Stable hooks for browser tests"), in English."""
+
+    def __init__(self, page: Page, gateway_url: str):
+        self.page, self.url = page, gateway_url + "/portal"
+
+    def open(self, path: str = "") -> None:
+        self.page.goto(self.url + path)
+
+    def sign_up(self, email: str, password: str, team: str, shot: str | None = None) -> str:
+        """A new developer and tenant; the tenant id off the dashboard it lands on."""
+        self.page.goto(f"{self.url}/lang/en?next=/portal/sign-up")
+        expect(self.page.locator("#signup-form")).to_be_visible()
+        self.page.fill("#signup-form [name=email]", email)
+        self.page.fill("#signup-form [name=password]", password)
+        self.page.fill("#signup-form [name=team]", team)
+        if shot:
+            shoot(self.page, shot)
+        self.page.click("[data-test=sign-up]")
+        expect(self.page.locator("#tenant-id")).to_be_visible(timeout=TIMEOUT_MS)
+        return self.page.inner_text("#tenant-id")
+
+    def create_fapi2_app(self, name: str, redirect_uri: str, shot: str | None = None) -> str:
+        """A fapi2 app with "generate a key pair for me"; lands on the page that shows the private key once."""
+        self.page.click("[data-test=nav-apps]")
+        self.open("/apps/new")
+        self.page.fill("#create-app-form [name=name]", name)
+        self.page.fill("#create-app-form [name=redirect_uris]", redirect_uri)
+        self.page.check("#profile-fapi2")
+        self.page.check("#key-generate")
+        if shot:
+            shoot(self.page, shot)
+        self.page.click("[data-test=create-app]")
+        expect(self.page.locator("#client-id")).to_be_visible(timeout=TIMEOUT_MS)
+        return self.page.inner_text("#client-id")
+
+    def download_private_key(self, which: str, directory: Path) -> Path:
+        """Click the credentials page's download link (`jwk` or `pem`); where the downloaded file was saved."""
+        with self.page.expect_download() as download:
+            self.page.click(f"[data-test=download-{which}]")
+        path = directory / download.value.suggested_filename
+        download.value.save_as(path)
+        return path
+
+    def log_in_as_persona(self, username: str) -> None:
+        self.page.click("[data-test=nav-personas]")
+        self.page.select_option("#persona-sign-in-form [name=username]", username)
+        self.page.fill("#persona-sign-in-form [name=password]", PASSWORD)
+        self.page.fill("#persona-sign-in-form [name=otp]", OTP)
+        self.page.click("[data-test=persona-sign-in]")
+        expect(self.page.locator("#persona-username")).to_have_text(username, timeout=TIMEOUT_MS)
+
+    def consent_row(self, consent_id: str):
+        return self.page.locator(f"[data-test=consent-row][data-consent-id='{consent_id}']")
+
+    def revoke(self, consent_id: str) -> None:
+        """In the customer's view: the consent's Revoke button."""
+        self.consent_row(consent_id).locator("[data-test=revoke-consent]").click()
+        expect(self.consent_row(consent_id).locator(".consent-status")).not_to_have_text(
+            re.compile("^(AUTH|Authorised)$"), timeout=TIMEOUT_MS
+        )

@@ -30,9 +30,9 @@ def bank(page, running_stack) -> BankConsentPages:
 def persona_revokes_consent_at_the_bank(running_stack, consent_id: str, username: str) -> None:
     """The customer withdraws the app's access at the bank.
 
-    For now through the sandbox's persona view (`POST /sandbox/v1/personas/{Username}/consents/{ConsentId}/revoke`,
-    what the portal's "customer's view" calls). When that portal page is in (branch `portal`), replace this step by
-    the browser journey: log in as the persona in /portal, find "美家家电商城 (demo shop)", click revoke.
+    Through the sandbox's persona view (`POST /sandbox/v1/personas/{Username}/consents/{ConsentId}/revoke`, what
+    the portal's "customer's view" calls): the demo tenant of `openbank up --with-demo` has no portal developer
+    account to sign in with. The same step clicked in the portal is in test_portal_journey.py (its own tenant).
     """
     revoked = running_stack.sandbox("POST", f"/sandbox/v1/personas/{username}/consents/{consent_id}/revoke")
     assert revoked.status_code == 200 and "CANC" in revoked.text, revoked.text
