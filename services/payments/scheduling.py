@@ -16,7 +16,7 @@ in the same transaction (events/outbox.py).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select
@@ -30,12 +30,12 @@ from openbank_kit.http_client import ServiceClient
 from openbank_kit.idempotency import IdempotencyStore, StoredResponse, validate_idempotency_key
 from openbank_kit.ids import new_id
 from openbank_kit.money import Money
-from services.payments import ledger, repository
+from services.payments import ledger
 from services.payments.domain.errors import ConsentNotUsable, PaymentMismatch
-from services.payments.domain.limits import check_customer_outflow, check_outflow
 from services.payments.domain.schedules import Schedule, UnsupportedFrequency, parse_frequency
 from services.payments.domain.states import transition
 from services.payments.events.outbox import CONSENT_REVOKED, RESOURCE_UPDATE, record_event
+from services.payments.outflow import count_outflow, give_back_outflow
 from services.payments.scheduling_models import (
     KIND_SCHEDULED,
     KIND_STANDING_ORDER,
@@ -49,7 +49,6 @@ from services.payments.service import (
     OUTBOUND_CLEARING_ACCOUNT_ID,
     REASON_EXPIRED,
     REASON_INSUFFICIENT_FUNDS,
-    REASON_LIMIT,
     REASON_NOT_ALLOWED,
     _chosen_debtor,
     _without_none,
@@ -640,30 +639,6 @@ def get_order_details(
 
 
 # --- execution by the sandbox clock ------------------------------------------------------------------------
-def _count_outflow(
-    session: Session, consent: ScheduledConsent, amount_fen: int, day: date
-) -> tuple[str, str] | None:
-    """Count the amount against the account class limits and the customer's daily limit (the day of the due
-    date), under the day rows' locks; the breach, if any. The same rules and order of locks as a domestic payment."""
-    assert consent.debtor_account_id is not None and consent.customer_id is not None
-    row = repository.locked_outflow_day(session, consent.tenant_id, consent.debtor_account_id, day)
-    year_fen = repository.outflow_between_fen(session, consent.tenant_id, consent.debtor_account_id,
-                                              date(day.year, 1, 1), day)  # fmt: skip
-    breach = check_outflow(consent.debtor_account_class or "", amount_fen, row.outflow_fen, year_fen)
-    if breach is None:
-        customer_row = repository.locked_customer_outflow_day(
-            session, consent.tenant_id, consent.customer_id, day
-        )
-        breach = check_customer_outflow(amount_fen, customer_row.outflow_fen)
-        if breach is None:
-            row.outflow_fen += amount_fen
-            customer_row.outflow_fen += amount_fen
-            session.add(row)
-            session.add(customer_row)
-            return None
-    return REASON_LIMIT, f"{breach.code}: {breach.description}"
-
-
 def _start_execution(db: Database, tenant_id: str, order_id: str) -> str | None:
     """Step 1 for the order's next due occurrence: the execution id if it is to be posted, else None."""
     with db.write_session() as session:
@@ -682,7 +657,8 @@ def _start_execution(db: Database, tenant_id: str, order_id: str) -> str | None:
             amount_fen = schedule.amount_fen(occurrence, due_at)
             following = schedule.following(occurrence, due_at)
         day = due_at.date()
-        refused = _count_outflow(session, consent, amount_fen, day)
+        refused = count_outflow(session, tenant_id, consent.debtor_account_id, consent.debtor_account_class or "",
+                                consent.customer_id, amount_fen, day)  # fmt: skip
         execution = ScheduledExecution(
             tenant_id=tenant_id, execution_id=f"{order_id}-{occurrence}", order_id=order_id, occurrence=occurrence,
             due_at=due_at, amount_fen=amount_fen, status="RJCT" if refused else "PDNG",
@@ -760,17 +736,8 @@ def _post_execution(db: Database, accounts: ServiceClient, tenant_id: str, execu
             execution.status_reason_code = REASON_INSUFFICIENT_FUNDS if insufficient else REASON_NOT_ALLOWED
             execution.status_reason = outcome.message[:500]
             # Nothing moved: give the amount back to the limits it was counted against.
-            row = repository.locked_outflow_day(
-                session, tenant_id, order.debtor_account_id, execution.outflow_day
-            )
-            row.outflow_fen -= execution.amount_fen
-            assert row.outflow_fen >= 0
-            session.add(row)
-            customer_row = repository.locked_customer_outflow_day(
-                session, tenant_id, order.customer_id, execution.outflow_day)  # fmt: skip
-            customer_row.outflow_fen -= execution.amount_fen
-            assert customer_row.outflow_fen >= 0
-            session.add(customer_row)
+            give_back_outflow(session, tenant_id, order.debtor_account_id, consent.debtor_account_class or "",
+                              order.customer_id, execution.amount_fen, execution.outflow_day)  # fmt: skip
         execution.status = transition(EXECUTION_TRANSITIONS, "execution", execution.status, target)
         execution.status_updated_at = now
         session.add(execution)

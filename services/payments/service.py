@@ -27,15 +27,10 @@ from openbank_kit.ids import new_id
 from openbank_kit.money import Money
 from services.payments import billpay, faults, large_value, ledger, repository
 from services.payments.domain.errors import ConsentNotUsable, PaymentMismatch, UnsupportedScheme
-from services.payments.domain.limits import (
-    check_corporate_outflow,
-    check_customer_outflow,
-    check_outflow,
-    counts_against_customer_limit,
-)
 from services.payments.domain.states import CONSENT_TRANSITIONS, PAYMENT_TRANSITIONS, transition
 from services.payments.events.outbox import payment_status_changed
 from services.payments.models import DomesticPayment, DomesticPaymentConsent
+from services.payments.outflow import count_outflow, give_back_outflow
 from services.payments.schemas import CNAPS_SCHEME
 
 logger = structlog.get_logger("openbank.payments")
@@ -53,7 +48,6 @@ BANK_BIN = "621999"
 MAX_PAYMENTS_PER_SWEEP = 1000  # bound per clock move or recovery pass
 # ISO 20022 ExternalStatusReason1Code values used in StatusReason.
 REASON_INSUFFICIENT_FUNDS = "AM04"
-REASON_LIMIT = "AM14"  # AmountExceedsAgreedLimit: the account class limits
 REASON_NOT_ALLOWED = "AG01"  # the ledger refused for another rule (e.g. the creditor's Class III balance cap)
 REASON_EXPIRED = "EXPD"
 REASON_REVOKED = "CANC"  # the customer revoked the consent (sandbox consent dashboard)
@@ -383,36 +377,10 @@ def _payment_body(
 
 
 def _count_outflow(session: Session, consent: DomesticPaymentConsent, today: date) -> tuple[str, str] | None:
-    """Count the amount against the debtor account's class limits under the day row's lock; the breach, if any."""
-    account_class = consent.debtor_account_class or ""
+    """Count the amount against the debtor account's limits under the day rows' locks; the breach, if any."""
     assert consent.debtor_account_id is not None
-    row = repository.locked_outflow_day(session, consent.tenant_id, consent.debtor_account_id, today)
-    year_fen = repository.outflow_between_fen(
-        session, consent.tenant_id, consent.debtor_account_id, date(today.year, 1, 1), today
-    )
-    breach = check_outflow(account_class, consent.amount_fen, row.outflow_fen, year_fen)
-    if breach is not None:
-        return REASON_LIMIT, f"{breach.code}: {breach.description}"
-    if not counts_against_customer_limit(account_class):  # a corporate account: its own channel limit
-        breach = check_corporate_outflow(consent.amount_fen, row.outflow_fen)
-        if breach is not None:
-            return REASON_LIMIT, f"{breach.code}: {breach.description}"
-        row.outflow_fen += consent.amount_fen
-        session.add(row)
-        return None
-    assert consent.customer_id is not None
-    # Locks in a fixed order (account row, then customer row) so concurrent payments cannot deadlock.
-    customer_row = repository.locked_customer_outflow_day(
-        session, consent.tenant_id, consent.customer_id, today
-    )
-    breach = check_customer_outflow(consent.amount_fen, customer_row.outflow_fen)
-    if breach is not None:
-        return REASON_LIMIT, f"{breach.code}: {breach.description}"
-    row.outflow_fen += consent.amount_fen
-    customer_row.outflow_fen += consent.amount_fen
-    session.add(row)
-    session.add(customer_row)
-    return None
+    return count_outflow(session, consent.tenant_id, consent.debtor_account_id, consent.debtor_account_class or "",
+                         consent.customer_id, consent.amount_fen, today)  # fmt: skip
 
 
 def create_payment(
@@ -548,19 +516,8 @@ def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, paymen
             payment.status_reason_code = REASON_INSUFFICIENT_FUNDS if insufficient else REASON_NOT_ALLOWED
             payment.status_reason = outcome.message[:500]
             # Nothing moved: give the amount back to the account's class limits and the customer's daily limit.
-            row = repository.locked_outflow_day(
-                session, tenant_id, payment.debtor_account_id, payment.outflow_day
-            )
-            row.outflow_fen -= payment.amount_fen
-            assert row.outflow_fen >= 0
-            session.add(row)
-            if counts_against_customer_limit(consent.debtor_account_class or ""):
-                customer_row = repository.locked_customer_outflow_day(
-                    session, tenant_id, payment.customer_id, payment.outflow_day
-                )
-                customer_row.outflow_fen -= payment.amount_fen
-                assert customer_row.outflow_fen >= 0
-                session.add(customer_row)
+            give_back_outflow(session, tenant_id, payment.debtor_account_id, consent.debtor_account_class or "",
+                              payment.customer_id, payment.amount_fen, payment.outflow_day)  # fmt: skip
         payment.status = transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
         payment.status_updated_at = now
         session.add(payment)
