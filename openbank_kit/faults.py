@@ -7,6 +7,8 @@ and the services that act on a fault. Sandbox-only.
 
 from __future__ import annotations
 
+from openbank_kit.errors import ErrorCode, FieldInvalid
+
 FAULT_HEADER = "x-openbank-fault"
 # slow-response and bank-timeout only: how long the gateway waits (milliseconds, bounded).
 FAULT_DELAY_HEADER = "x-openbank-fault-delay-ms"
@@ -44,3 +46,15 @@ def unknown_faults(header_value: str | None) -> list[str]:
     return [name for name in names if name not in KNOWN_FAULTS] or (
         ["(too many)"] if len(names) > MAX_FAULTS_PER_APP else []
     )
+
+
+def checked_faults(header_value: str | None) -> frozenset[str]:
+    """The faults the header names; an unknown name is refused (400 naming the header) before anything changes."""
+    unknown = unknown_faults(header_value)
+    if unknown:
+        raise FieldInvalid(
+            FAULT_HEADER,
+            f"unknown sandbox fault {unknown[0][:40]!r}; known: {', '.join(KNOWN_FAULTS)}",
+            error_code=ErrorCode.HEADER_INVALID,
+        )
+    return requested_faults(header_value)
