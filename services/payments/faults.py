@@ -28,6 +28,7 @@ from openbank_kit.money import Money
 from services.payments import billpay, ledger, repository
 from services.payments.domain.states import PAYMENT_TRANSITIONS, transition
 from services.payments.events.outbox import payment_status_changed
+from services.payments.outflow import give_back_outflow
 
 logger = structlog.get_logger("openbank.payments.faults")
 
@@ -127,6 +128,9 @@ def finish_slow_clearing(db: Database, accounts: ServiceClient, tenant_id: str, 
             assert isinstance(outcome, ledger.Refused)
             payment.status_reason_code = "AG01"
             payment.status_reason = f"the creditor account refused the credit: {outcome.message}"[:500]
+            # The money came back: the transfer no longer counts against the payer's limits.
+            give_back_outflow(session, tenant_id, payment.debtor_account_id, consent.debtor_account_class or "",
+                              payment.customer_id, payment.amount_fen, payment.outflow_day)  # fmt: skip
         payment.status = transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
         payment.status_updated_at = now
         session.add(payment)

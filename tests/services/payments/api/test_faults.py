@@ -10,6 +10,7 @@ from joserfc.jwk import KeySet
 
 from gateway.proxy import faults
 from loadtests.partner import ISSUER
+from services.payments.models import AccountOutflowDay, CustomerOutflowDay, DomesticPayment
 from tests.obie_schema import assert_obie_response, schema_by_name, validate_body
 from tests.services.payments.conftest import PISP, pisp_valid
 
@@ -190,6 +191,11 @@ def test_slow_clearing_credit_the_creditor_refuses_is_returned_to_the_debtor(pis
     assert got["Status"] == "RJCT" and got["StatusReason"][0]["StatusReasonCode"] == "AG01"
     assert pisp.balance_fen(debtor["AccountId"]) == before  # returned from the clearing account
     assert pisp.ledger_balanced()
+    with pisp.stack.db("payments").read_session() as session:  # the returned amount no longer counts
+        payment = session.get(DomesticPayment, (pisp.tenant_id, got["DomesticPaymentId"]))
+        day = payment.outflow_day
+        assert session.get(AccountOutflowDay, (pisp.tenant_id, debtor["AccountId"], day)).outflow_fen == 0
+        assert session.get(CustomerOutflowDay, (pisp.tenant_id, payment.customer_id, day)).outflow_fen == 0
 
 
 def test_throttling_answers_429_with_retry_after_and_forwards_nothing(pisp):
