@@ -48,11 +48,10 @@ from services.payments.service import (
     BANK_BIN,
     OUTBOUND_CLEARING_ACCOUNT_ID,
     REASON_EXPIRED,
-    REASON_INSUFFICIENT_FUNDS,
-    REASON_NOT_ALLOWED,
     _chosen_debtor,
     _without_none,
     check_account,
+    refusal_reason,
 )
 
 logger = structlog.get_logger("openbank.payments.scheduling")
@@ -732,9 +731,7 @@ def _post_execution(db: Database, accounts: ServiceClient, tenant_id: str, execu
             execution.ledger_transaction_id = outcome.transaction_id
         else:
             target = "RJCT"
-            insufficient = "insufficient funds" in outcome.message
-            execution.status_reason_code = REASON_INSUFFICIENT_FUNDS if insufficient else REASON_NOT_ALLOWED
-            execution.status_reason = outcome.message[:500]
+            execution.status_reason_code, execution.status_reason = refusal_reason(outcome)
             # Nothing moved: give the amount back to the limits it was counted against.
             give_back_outflow(session, tenant_id, order.debtor_account_id, consent.debtor_account_class or "",
                               order.customer_id, execution.amount_fen, execution.outflow_day)  # fmt: skip

@@ -376,6 +376,12 @@ def _payment_body(
     return _envelope(data, f"{PISP}/domestic-payments/{payment.payment_id}", issuer)
 
 
+def refusal_reason(outcome: ledger.Refused) -> tuple[str, str]:
+    """(StatusReasonCode, StatusReason) of a transfer the ledger refused: AM04 for a shortfall, AG01 otherwise."""
+    insufficient = "insufficient funds" in outcome.message
+    return (REASON_INSUFFICIENT_FUNDS if insufficient else REASON_NOT_ALLOWED), outcome.message[:500]
+
+
 def _count_outflow(session: Session, consent: DomesticPaymentConsent, today: date) -> tuple[str, str] | None:
     """Count the amount against the debtor account's limits under the day rows' locks; the breach, if any."""
     assert consent.debtor_account_id is not None
@@ -512,9 +518,7 @@ def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, paymen
             large_value.record_if_reached(session, payment, consent, now)  # atomic with the settlement
         else:
             target = "RJCT"
-            insufficient = "insufficient funds" in outcome.message
-            payment.status_reason_code = REASON_INSUFFICIENT_FUNDS if insufficient else REASON_NOT_ALLOWED
-            payment.status_reason = outcome.message[:500]
+            payment.status_reason_code, payment.status_reason = refusal_reason(outcome)
             # Nothing moved: give the amount back to the account's class limits and the customer's daily limit.
             give_back_outflow(session, tenant_id, payment.debtor_account_id, consent.debtor_account_class or "",
                               payment.customer_id, payment.amount_fen, payment.outflow_day)  # fmt: skip
