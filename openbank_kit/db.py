@@ -83,7 +83,9 @@ class Database:
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_pool_size,
                 pool_timeout=settings.db_pool_timeout_s,
-                pool_pre_ping=True,
+                # No pre-ping: it is a round trip per checkout (one per request and service). A connection the
+                # server dropped fails one statement, which invalidates the pool; recycling bounds a connection's age.
+                pool_recycle=1800,
                 connect_args={
                     "options": f"-csearch_path={self.schema} -clock_timeout={settings.db_lock_timeout_ms}",
                     "connect_timeout": 5,
