@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from statistics import median
 
 from sqlmodel import Session
@@ -47,17 +47,7 @@ def gather(
     outflows = [_fen(m["Outflows"]) for m in months]
     birth = date.fromisoformat(profile["BirthDate"]) if profile.get("BirthDate") else None
 
-    subject = repository.bureau_subject(session, tenant_id, customer_id)
-    accounts = repository.bureau_accounts(session, tenant_id, customer_id)
-    inquiries = repository.bureau_inquiries(session, tenant_id, customer_id, today - timedelta(days=180))
-    open_accounts = [a for a in accounts if a.status != "CLOSED"]
-    active_loans = [a for a in open_accounts if a.account_type != "CREDIT_CARD"]
-    first_credit = subject.first_credit_on if subject and subject.first_credit_on else None
-    if first_credit is None and accounts:
-        first_credit = min(a.opened_on for a in accounts)
-    credit_inquiries = [i for i in inquiries if i.reason in CREDIT_INQUIRY_REASONS]
-    id_numbers = [profile["IdNumber"]] + ([subject.id_number] if subject else [])
-
+    id_numbers = [profile["IdNumber"]]
     business: dict | None = None
     business_fields: dict = {}
     if product_type is ProductType.SME_TAX_LOAN:
@@ -78,30 +68,35 @@ def gather(
                 "annual_revenue_fen": sum(f.revenue_fen for f in last_year),
             }
     personal_products = [p.product_id for p in PRODUCTS if p.product_type is ProductType.PERSONAL_QUICK_LOAN]
+    credit = repository.credit_file(
+        session,
+        tenant_id,
+        customer_id,
+        id_numbers=id_numbers,
+        now=now,
+        inquiry_reasons=CREDIT_INQUIRY_REASONS,
+        product_ids=personal_products,
+    )
     return Features(
         age_years=_age(birth, today) if birth else None,
-        blacklisted=repository.blacklisted(session, tenant_id, id_numbers),
-        applications_1h=repository.applications_since(
-            session, tenant_id, customer_id, now - timedelta(hours=1)
-        ),
+        blacklisted=credit.blacklisted,
+        applications_1h=credit.applications_1h,
         has_class_i_account=any(a["AccountClass"] == "I" for a in profile["Accounts"]),
         salary_months_6m=len(salary),
         monthly_income_fen=int(median(salary)) if salary else 0,
         average_balance_fen=_fen(profile["AverageMonthEndBalance"]),
         monthly_outflow_fen=sum(outflows) // len(outflows) if outflows else 0,
-        has_bureau_file=bool(accounts),
-        credit_file_months=months_between(first_credit, today) if first_credit else 0,
-        credit_accounts=len(accounts),
-        active_lenders=len({a.lender_name for a in active_loans}),
-        loans_opened_3m=sum(1 for a in active_loans if a.opened_on >= today - timedelta(days=90)),
-        credit_inquiries_3m=sum(1 for i in credit_inquiries if i.inquired_on >= today - timedelta(days=90)),
-        credit_inquiries_6m=len(credit_inquiries),
-        overdue_count_24m=sum(a.overdue_count_24m for a in accounts),
-        max_overdue_days_24m=max((a.max_overdue_days_24m for a in accounts), default=0),
-        current_overdue_fen=sum(a.current_overdue_fen for a in accounts),
-        bureau_monthly_payment_fen=sum(a.monthly_payment_fen for a in open_accounts),
-        bank_outstanding_principal_fen=repository.outstanding_principal_fen(
-            session, tenant_id, customer_id, personal_products
-        ),
+        has_bureau_file=credit.credit_accounts > 0,
+        credit_file_months=months_between(credit.first_credit_on, today) if credit.first_credit_on else 0,
+        credit_accounts=credit.credit_accounts,
+        active_lenders=credit.active_lenders,
+        loans_opened_3m=credit.loans_opened_3m,
+        credit_inquiries_3m=credit.credit_inquiries_3m,
+        credit_inquiries_6m=credit.credit_inquiries_6m,
+        overdue_count_24m=credit.overdue_count_24m,
+        max_overdue_days_24m=credit.max_overdue_days_24m,
+        current_overdue_fen=credit.current_overdue_fen,
+        bureau_monthly_payment_fen=credit.bureau_monthly_payment_fen,
+        bank_outstanding_principal_fen=credit.bank_outstanding_principal_fen,
         **business_fields,
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select
 from sqlmodel import Session
 
 from services.loans.models import (
@@ -85,15 +86,6 @@ def repayments(session: Session, tenant_id: str, loan_id: str) -> list[LoanRepay
     )
 
 
-def applications_since(session: Session, tenant_id: str, customer_id: str, since: datetime) -> int:
-    query = select(func.count()).where(
-        LoanApplication.tenant_id == tenant_id,
-        LoanApplication.customer_id == customer_id,
-        LoanApplication.created_at >= since,
-    )
-    return int(session.scalar(query) or 0)
-
-
 def outstanding_principal_fen(
     session: Session, tenant_id: str, customer_id: str, product_ids: list[str]
 ) -> int:
@@ -104,6 +96,108 @@ def outstanding_principal_fen(
         Loan.status != "CLOSED",
     )
     return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class CreditFile:
+    """What a decision reads from the bureau file, the blacklist and our own books, aggregated in the database."""
+
+    first_credit_on: date | None  # the bureau's date, else the oldest credit account's
+    blacklisted: bool
+    applications_1h: int
+    credit_accounts: int
+    active_lenders: int
+    loans_opened_3m: int
+    credit_inquiries_3m: int
+    credit_inquiries_6m: int
+    overdue_count_24m: int
+    max_overdue_days_24m: int
+    current_overdue_fen: int
+    bureau_monthly_payment_fen: int
+    bank_outstanding_principal_fen: int
+
+
+def credit_file(
+    session: Session,
+    tenant_id: str,
+    customer_id: str,
+    *,
+    id_numbers: list[str],
+    now: datetime,
+    inquiry_reasons: set[str],
+    product_ids: list[str],
+) -> CreditFile:
+    """One statement for the decision's hot path (it runs on every application): scalar subqueries over the
+    bureau file, inquiries, blacklist (the given id numbers and the bureau's own), velocity and open loans."""
+    today = now.date()
+    three_months, six_months = today - timedelta(days=90), today - timedelta(days=180)
+    bca, inq = BureauCreditAccount, BureauInquiry
+    mine = and_(bca.tenant_id == tenant_id, bca.customer_id == customer_id)
+    open_account = bca.status != "CLOSED"
+    active_loan = and_(open_account, bca.account_type != "CREDIT_CARD")
+
+    def of_accounts(expression):
+        return select(expression).where(mine).scalar_subquery()
+
+    def fen_sum(column, where=None):
+        summed = func.sum(case((where, column), else_=0)) if where is not None else func.sum(column)
+        return of_accounts(func.coalesce(summed, 0))
+
+    credit_inquiry = and_(
+        inq.tenant_id == tenant_id,
+        inq.customer_id == customer_id,
+        inq.reason.in_(sorted(inquiry_reasons)),
+        inq.inquired_on >= six_months,
+    )
+    subject_id_number = (
+        select(BureauSubject.id_number)
+        .where(BureauSubject.tenant_id == tenant_id, BureauSubject.customer_id == customer_id)
+        .scalar_subquery()
+    )
+    listed = exists().where(
+        FraudBlacklistEntry.tenant_id == tenant_id,
+        or_(
+            FraudBlacklistEntry.id_number.in_(id_numbers), FraudBlacklistEntry.id_number == subject_id_number
+        ),
+    )
+    query = select(
+        func.coalesce(
+            select(BureauSubject.first_credit_on)
+            .where(BureauSubject.tenant_id == tenant_id, BureauSubject.customer_id == customer_id)
+            .scalar_subquery(),
+            of_accounts(func.min(bca.opened_on)),
+        ),
+        case((listed, literal(1)), else_=literal(0)),
+        select(func.count())
+        .where(
+            LoanApplication.tenant_id == tenant_id,
+            LoanApplication.customer_id == customer_id,
+            LoanApplication.created_at >= now - timedelta(hours=1),
+        )
+        .scalar_subquery(),
+        of_accounts(func.count()),
+        of_accounts(func.count(distinct(case((active_loan, bca.lender_name))))),
+        of_accounts(func.count(case((and_(active_loan, bca.opened_on >= three_months), 1)))),
+        select(func.count()).where(credit_inquiry, inq.inquired_on >= three_months).scalar_subquery(),
+        select(func.count()).where(credit_inquiry).scalar_subquery(),
+        fen_sum(bca.overdue_count_24m),
+        of_accounts(func.coalesce(func.max(bca.max_overdue_days_24m), 0)),
+        fen_sum(bca.current_overdue_fen),
+        fen_sum(bca.monthly_payment_fen, open_account),
+        select(func.coalesce(func.sum(Loan.outstanding_principal_fen), 0))
+        .where(
+            Loan.tenant_id == tenant_id,
+            Loan.customer_id == customer_id,
+            Loan.product_id.in_(product_ids),
+            Loan.status != "CLOSED",
+        )
+        .scalar_subquery(),
+    )
+    row = session.execute(query).one()
+    first_credit_on = row[0]
+    if isinstance(first_credit_on, str):  # SQLite returns COALESCE over dates untyped
+        first_credit_on = date.fromisoformat(first_credit_on)
+    return CreditFile(first_credit_on, bool(row[1]), *(int(value or 0) for value in row[2:]))
 
 
 def bureau_subject(session: Session, tenant_id: str, customer_id: str) -> BureauSubject | None:
@@ -132,13 +226,6 @@ def bureau_inquiries(session: Session, tenant_id: str, customer_id: str, since: 
         .limit(MAX_BUREAU_ROWS)
     )
     return list(session.scalars(query))
-
-
-def blacklisted(session: Session, tenant_id: str, id_numbers: list[str]) -> bool:
-    query = select(func.count()).where(
-        FraudBlacklistEntry.tenant_id == tenant_id, FraudBlacklistEntry.id_number.in_(id_numbers)
-    )
-    return bool(session.scalar(query))
 
 
 def tax_profile(session: Session, tenant_id: str, customer_id: str) -> TaxProfile | None:
