@@ -175,7 +175,7 @@ def _warm_up(issuer: str, items: list[dict]) -> None:
                 raise RuntimeError(f"warm-up decision failed: {response.status_code} {response.text[:300]}")
 
 
-JOURNEY_USERS = 2  # scenario (a), one journey per second each, beside the decision load
+JOURNEY_USERS = int(__import__("os").environ.get("JU", "2"))  # scenario (a), one journey per second each, beside the decision load
 
 
 def _run_locust(

@@ -3,10 +3,10 @@
 Semantics (DESIGN.md §3, §6): within 24 h (tenant clock) the same key with the same body returns the original
 response; the same key with a different body is a 400; concurrent duplicates create exactly one resource.
 
-How: the key's record is inserted *first* in the same transaction that creates the resource. A concurrent
-duplicate's insert waits on the primary key until the first transaction ends (PostgreSQL row lock, SQLite write
-lock), then either fails (the first committed: we read and return its response) or succeeds (the first rolled back:
-we create). A wait longer than the lock timeout answers 409.
+How: the key's record is inserted *first* (`INSERT … ON CONFLICT DO NOTHING`) in the same transaction that creates
+the resource. A concurrent duplicate's insert waits on the primary key until the first transaction ends (PostgreSQL
+row lock, SQLite write lock), then either inserts nothing (the first committed: we read and return its response) or
+inserts (the first rolled back: we create). A wait longer than the lock timeout answers 409.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, and_, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, Session, SQLModel
 
@@ -89,38 +91,46 @@ class IdempotencyStore:
         """Create once per (tenant, client, operation, key); `create` adds its rows to the session, never commits."""
         key = validate_idempotency_key(key)
         fingerprint = request_fingerprint(body)
-        record_key = (tenant_id, client_id, operation, key)
+        table = IdempotencyRecord.__table__
+        this_key = and_(
+            table.c.tenant_id == tenant_id,
+            table.c.client_id == client_id,
+            table.c.operation == operation,
+            table.c.key == key,
+        )
         for _attempt in range(MAX_ATTEMPTS):
             with self.db.write_session() as session:
                 now = tenant_now(session, tenant_id)
-                existing = session.get(IdempotencyRecord, record_key)
-                if existing is not None and existing.expires_at > now:
-                    return _replay(existing, fingerprint)
-                if existing is not None:
-                    session.delete(existing)  # expired: the key is free again
-                    session.flush()
-                record = IdempotencyRecord(
-                    tenant_id=tenant_id,
-                    client_id=client_id,
-                    operation=operation,
-                    key=key,
-                    request_hash=fingerprint,
-                    created_at=now,
-                    expires_at=now + RETENTION,
-                )
-                session.add(record)
+                record = {"tenant_id": tenant_id, "client_id": client_id, "operation": operation, "key": key,
+                          "request_hash": fingerprint, "status_code": 0, "created_at": now,
+                          "expires_at": now + RETENTION}  # fmt: skip
                 try:
-                    session.flush()
+                    # Core, not the ORM: one statement on the hot path of every money-moving POST.
+                    claimed = session.execute(_insert_if_absent(session, record)).first() is not None
+                    if not claimed:
+                        existing = session.execute(select(table).where(this_key)).one_or_none()
+                        if existing is not None and existing.expires_at > now:
+                            return _replay(existing, fingerprint)
+                        if existing is None:  # the holder rolled back after we waited: try again
+                            session.rollback()
+                            continue
+                        session.execute(delete(table).where(this_key))  # expired: the key is free again
+                        session.execute(insert(table).values(**record))
                 except IntegrityError:
                     session.rollback()
                     continue  # a duplicate committed first: read its response on the next attempt
                 except OperationalError as exc:
                     raise _still_in_progress() from exc
                 response = create(session, now)
-                record.status_code = response.status_code
-                record.response_body = response.body
-                record.resource_id = response.resource_id
-                session.add(record)
+                session.execute(
+                    update(table)
+                    .where(this_key)
+                    .values(
+                        status_code=response.status_code,
+                        response_body=response.body,
+                        resource_id=response.resource_id,
+                    )
+                )
                 try:
                     session.commit()
                 except IntegrityError:
@@ -130,7 +140,14 @@ class IdempotencyStore:
         raise _still_in_progress()
 
 
-def _replay(existing: IdempotencyRecord, fingerprint: str) -> StoredResponse:
+def _insert_if_absent(session: Session, record: dict):
+    """INSERT … ON CONFLICT DO NOTHING: a concurrent holder of the key makes us wait for its commit or rollback."""
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = IdempotencyRecord.__table__
+    return dialect_insert(table).values(**record).on_conflict_do_nothing().returning(table.c.key)
+
+
+def _replay(existing, fingerprint: str) -> StoredResponse:
     if existing.request_hash != fingerprint:
         raise BadRequest(
             message="x-idempotency-key was already used with a different request body",
