@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Column
+from sqlalchemy import BigInteger, Column, select
 from sqlmodel import Field, Session, SQLModel
 
 from openbank_kit.db import UtcDateTime
@@ -37,8 +37,11 @@ def clock_now(offset_s: int, *, wall: datetime | None = None) -> datetime:
 
 
 def clock_offset(session: Session, tenant_id: str) -> int:
-    clock = session.get(TenantClock, tenant_id)
-    return clock.offset_s if clock else 0
+    # A Core read, not session.get: every request of every service asks, and the ORM's identity-map load costs
+    # several times the statement itself.
+    table = TenantClock.__table__
+    offset = session.execute(select(table.c.offset_s).where(table.c.tenant_id == tenant_id)).scalar()
+    return offset or 0
 
 
 def tenant_now(session: Session, tenant_id: str) -> datetime:
@@ -56,10 +59,10 @@ def set_clock_offset(session: Session, tenant_id: str, offset_s: int) -> None:
         raise ValueError("a sandbox clock offset cannot be negative")
     clock = session.get(TenantClock, tenant_id)
     if clock is None:
-        session.add(TenantClock(tenant_id=tenant_id, offset_s=offset_s, updated_at=wall_clock()))
-        return
-    if offset_s < clock.offset_s:
+        clock = TenantClock(tenant_id=tenant_id, offset_s=offset_s, updated_at=wall_clock())
+    elif offset_s < clock.offset_s:
         raise ValueError("a sandbox clock only moves forward")
     clock.offset_s = offset_s
     clock.updated_at = wall_clock()
     session.add(clock)
+    session.flush()  # clock_offset reads with Core: later reads in this transaction see the new offset

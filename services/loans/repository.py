@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select
+from sqlalchemy import and_, case, distinct, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
 from services.loans.models import (
@@ -30,6 +30,28 @@ MAX_BUREAU_ROWS = (
 
 def _locked(query, for_update: bool):
     return query.with_for_update() if for_update else query
+
+
+def insert_rows(session: Session, *rows) -> None:
+    """Core inserts of new model instances (the decision's hot path: the ORM's unit of work costs more than the
+    statements). The instances stay transient; they are only read afterwards."""
+    for row in rows:
+        table = type(row).__table__
+        session.execute(
+            insert(table).values({column.name: getattr(row, column.name) for column in table.columns})
+        )
+
+
+def set_consent_status(session: Session, consent: LendingConsent, status: str, at: datetime) -> None:
+    """A Core update of a consent's status (the caller holds its row lock); the loaded instance is kept in step."""
+    table = LendingConsent.__table__
+    session.execute(
+        update(table)
+        .where(table.c.tenant_id == consent.tenant_id, table.c.consent_id == consent.consent_id)
+        .values(status=status, status_updated_at=at)
+    )
+    session.expunge(consent)  # not flushed again by the unit of work
+    consent.status, consent.status_updated_at = status, at
 
 
 def consent(

@@ -483,9 +483,10 @@ def create_application(
             offer_expires_at=now + timedelta(days=OFFER_VALIDITY_DAYS) if approved else None,
             created_at=now,
         )
-        consent.status = transition(CONSENT_TRANSITIONS, "consent", consent.status, "COND")
-        consent.status_updated_at = now
-        session.add_all([consent, decision, application])
+        repository.set_consent_status(
+            session, consent, transition(CONSENT_TRANSITIONS, "consent", consent.status, "COND"), now
+        )
+        repository.insert_rows(session, decision, application)
         body = _envelope(
             _application_body(application, decision, now.tzinfo),
             f"/lending/v1/applications/{application_id}",
