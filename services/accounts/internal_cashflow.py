@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import datetime, time
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
 from openbank_kit.clock import BANK_TIMEZONE, tenant_now
@@ -38,38 +39,42 @@ def _shift(year: int, month: int, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def _accounts_view(session, tenant_id: str, customer_ids: list[str]) -> list[tuple[Account, int]]:
-    accounts = list(
-        session.scalars(
-            select(Account)
-            .where(
-                Account.tenant_id == tenant_id,
-                Account.customer_id.in_(customer_ids),
-                Account.account_class
-                != "LOAN",  # deposit accounts only: the decision's features stay as they were
-            )
-            .order_by(Account.account_id)
+def _accounts_view(session, tenant_id: str, customer_ids: list[str]) -> list:
+    """Deposit accounts with their balances, one Core statement (the decision's hot path; loan accounts are left
+    out so that the decision's features stay as they were)."""
+    account, posting = Account.__table__, Posting.__table__
+    balance = (
+        select(func.coalesce(func.sum(posting.c.amount_fen), 0))
+        .where(posting.c.tenant_id == tenant_id, posting.c.account_id == account.c.account_id)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            account.c.account_id,
+            account.c.customer_id,
+            account.c.account_class,
+            account.c.status,
+            account.c.account_number,
+            balance.label("balance_fen"),
+        )  # fmt: skip
+        .where(
+            account.c.tenant_id == tenant_id,
+            account.c.customer_id.in_(customer_ids),
+            account.c.account_class != "LOAN",
         )
+        .order_by(account.c.account_id)
     )
-    ids = [a.account_id for a in accounts]
-    totals = dict(
-        session.execute(
-            select(Posting.account_id, func.coalesce(func.sum(Posting.amount_fen), 0))
-            .where(Posting.tenant_id == tenant_id, Posting.account_id.in_(ids))
-            .group_by(Posting.account_id)
-        ).all()
-    )
-    return [(a, int(totals.get(a.account_id, 0))) for a in accounts]
+    return list(session.execute(query))
 
 
-def _account_body(account: Account, balance_fen: int) -> dict:
+def _account_body(account) -> dict:
     return {
         "AccountId": account.account_id,
         "CustomerId": account.customer_id,
         "AccountClass": account.account_class,
         "Status": account.status,
         "Identification": account.account_number,
-        "Balance": _amount(balance_fen),
+        "Balance": _amount(int(account.balance_fen)),
     }
 
 
@@ -81,53 +86,57 @@ def get_customer_cashflow(
     _caller: InternalCaller,
     months: int = Query(default=12, ge=1, le=MAX_MONTHS),
     organisations: bool = Query(default=False, description="include the organisations the customer owns"),
-) -> dict:
+) -> JSONResponse:
     with request.app.state.db.read_session() as session:
-        customer = session.get(Customer, (tenant_id, customer_id))
+        people = Customer.__table__.c
+        customer = session.execute(
+            select(Customer.__table__).where(people.tenant_id == tenant_id, people.customer_id == customer_id)
+        ).one_or_none()  # Core rows throughout: this runs once per credit decision
         if customer is None:
             raise NotFound(message=f"unknown customer {customer_id}")
         now = tenant_now(session, tenant_id)
         accounts = _accounts_view(session, tenant_id, [customer_id])
-        account_ids = [a.account_id for a, _ in accounts]
+        account_ids = [a.account_id for a in accounts]
         end_year, end_month = now.year, now.month
         start_year, start_month = _shift(end_year, end_month, -months)
         window_start, window_end = _month_start(start_year, start_month), _month_start(end_year, end_month)
         # One net amount per transaction, summed in the database: a transfer between two of the customer's own
         # accounts nets to zero, and only one row per transaction crosses the wire.
+        posting, transaction = Posting.__table__, LedgerTransaction.__table__
         rows = session.execute(
             select(
-                Posting.transaction_id,
-                func.sum(Posting.amount_fen),
-                func.min(LedgerTransaction.booked_at),
-                func.min(LedgerTransaction.category),
+                posting.c.transaction_id,
+                func.sum(posting.c.amount_fen),
+                func.min(transaction.c.booked_at),
+                func.min(transaction.c.category),
             )
             .join(
-                LedgerTransaction,
-                (LedgerTransaction.tenant_id == Posting.tenant_id)
-                & (LedgerTransaction.transaction_id == Posting.transaction_id),
+                transaction,
+                (transaction.c.tenant_id == posting.c.tenant_id)
+                & (transaction.c.transaction_id == posting.c.transaction_id),
             )
             .where(
-                Posting.tenant_id == tenant_id,
-                Posting.account_id.in_(account_ids),
-                LedgerTransaction.booked_at >= window_start,
+                posting.c.tenant_id == tenant_id,
+                posting.c.account_id.in_(account_ids),
+                transaction.c.booked_at >= window_start,
             )
-            .group_by(Posting.transaction_id)
+            .group_by(posting.c.transaction_id)
         ).all()
         if not organisations:
             owned = []
         else:
             owned = list(
-                session.scalars(
-                    select(Customer)
-                    .where(Customer.tenant_id == tenant_id, Customer.owner_customer_id == customer_id)
-                    .order_by(Customer.customer_id)
+                session.execute(
+                    select(Customer.__table__)
+                    .where(people.tenant_id == tenant_id, people.owner_customer_id == customer_id)
+                    .order_by(people.customer_id)
                 )
             )
         owned_accounts = _accounts_view(session, tenant_id, [c.customer_id for c in owned]) if owned else []
     ordered = sorted(
         ([int(net), booked_at, category] for _, net, booked_at, category in rows), key=lambda e: e[1]
     )
-    total_now_fen = sum(balance for _, balance in accounts)
+    total_now_fen = sum(int(a.balance_fen) for a in accounts)
     balance_fen = total_now_fen - sum(entry[0] for entry in ordered)
     per_month: dict[tuple[int, int], dict[str, int]] = defaultdict(
         lambda: {"in": 0, "out": 0, "salary": 0, "salary_count": 0, "end": 0}
@@ -168,25 +177,28 @@ def get_customer_cashflow(
             "FullName": c.full_name,
             "IdNumber": c.id_number,
             "OnboardedOn": c.onboarded_on.isoformat(),
-            "Accounts": [_account_body(a, b) for a, b in owned_accounts if a.customer_id == c.customer_id],
+            "Accounts": [_account_body(a) for a in owned_accounts if a.customer_id == c.customer_id],
         }
         for c in owned
     ]
-    return {
-        "Data": {
-            "CustomerId": customer.customer_id,
-            "PartyType": customer.party_type,
-            "FullName": customer.full_name,
-            "IdType": customer.id_type,
-            "IdNumber": customer.id_number,
-            "BirthDate": customer.birth_date.isoformat() if customer.birth_date else None,
-            "AsOf": now.isoformat(),
-            "Accounts": [_account_body(a, b) for a, b in accounts],
-            "OwnedOrganisations": owned_bodies,
-            "Months": month_bodies,
-            "AverageMonthEndBalance": _amount(average_fen),
+    # A JSONResponse as is: the body is plain JSON already, FastAPI's encoder pass would only cost time.
+    return JSONResponse(
+        {
+            "Data": {
+                "CustomerId": customer.customer_id,
+                "PartyType": customer.party_type,
+                "FullName": customer.full_name,
+                "IdType": customer.id_type,
+                "IdNumber": customer.id_number,
+                "BirthDate": customer.birth_date.isoformat() if customer.birth_date else None,
+                "AsOf": now.isoformat(),
+                "Accounts": [_account_body(a) for a in accounts],
+                "OwnedOrganisations": owned_bodies,
+                "Months": month_bodies,
+                "AverageMonthEndBalance": _amount(average_fen),
+            }
         }
-    }
+    )
 
 
 @router.get("/accounts/by-identification/{account_number}")
