@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -47,6 +47,24 @@ def payment(
         DomesticPayment.tenant_id == tenant_id, DomesticPayment.payment_id == payment_id
     )
     return session.scalars(_locked(query, for_update)).first()
+
+
+def record_payment_outcome(
+    session: Session, tenant_id: str, payment_id: str, status: str, ledger_transaction_id: str | None,
+    reason_code: str | None, reason: str | None, now: datetime,
+) -> bool:  # fmt: skip
+    """A RCVD payment's outcome, in one conditional UPDATE (it locks the row until the unit of work ends); False
+    when the payment is no longer RCVD (another request recorded it first), and nothing changes."""
+    table = DomesticPayment.__table__
+    update = (
+        table.update()
+        .where(table.c.tenant_id == tenant_id, table.c.payment_id == payment_id, table.c.status == "RCVD")
+        .values(status=status, ledger_transaction_id=ledger_transaction_id, status_reason_code=reason_code,
+                status_reason=reason, status_updated_at=now)
+    )  # fmt: skip
+    changed = session.execute(update).rowcount
+    assert changed in (0, 1)
+    return changed == 1
 
 
 def payments_in_status(session: Session, tenant_id: str, statuses: list[str], limit: int) -> list[str]:
