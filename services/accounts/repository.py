@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import and_, func, insert, literal, or_, select, union_all
 from sqlmodel import Session
 
 from services.accounts.models import (
@@ -91,8 +91,10 @@ def booked_and_held_fen(
 
 
 def add_transaction(session: Session, transaction: LedgerTransaction, postings: Sequence[Posting]) -> None:
-    session.add(transaction)
-    session.add_all(postings)
+    """Insert-only rows, written at once with Core inserts: nothing about them is updated later, so the ORM's unit
+    of work (identity map, flush ordering) would only cost time on the posting path."""
+    session.execute(insert(LedgerTransaction.__table__).values(**transaction.model_dump()))
+    session.execute(insert(Posting.__table__), [posting.model_dump() for posting in postings])
 
 
 def unbalanced_transactions(session: Session, tenant_id: str) -> list[tuple[str, int]]:
