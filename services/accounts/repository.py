@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, literal, or_, select, union_all
 from sqlmodel import Session
 
 from services.accounts.models import (
@@ -44,9 +44,57 @@ def balances_fen(session: Session, tenant_id: str, account_ids: Sequence[str]) -
     return {account_id: found.get(account_id, 0) for account_id in account_ids}
 
 
+def locked_customer_accounts(
+    session: Session, tenant_id: str, account_ids: Sequence[str]
+) -> dict[str, Account]:
+    """The named accounts that are not the bank's internal ones, locked (by account id, one lock order for every
+    writer) until the unit of work ends; internal and unknown ids are left out (and nothing of theirs is locked)."""
+    query = (
+        select(Account)
+        .where(
+            Account.tenant_id == tenant_id,
+            Account.account_id.in_(sorted(set(account_ids))),
+            Account.account_class != "INTERNAL",
+        )
+        .order_by(Account.account_id)
+        .with_for_update()
+    )
+    return {account.account_id: account for account in session.scalars(query)}
+
+
+def booked_and_held_fen(
+    session: Session, tenant_id: str, account_ids: Sequence[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """(booked balance, PLACED holds) per account, 0 when none, in one statement. Run it after the accounts' locks
+    are taken: a statement sees what committed before it began, so only then does it see every earlier posting."""
+    ids = list(account_ids)
+    if not ids:
+        return {}, {}
+    booked = (
+        select(Posting.account_id.label("account_id"), func.sum(Posting.amount_fen).label("booked_fen"),
+               literal(0).label("held_fen"))
+        .where(Posting.tenant_id == tenant_id, Posting.account_id.in_(ids))
+        .group_by(Posting.account_id)
+    )  # fmt: skip
+    held = (
+        select(LedgerHold.account_id.label("account_id"), literal(0).label("booked_fen"),
+               func.sum(LedgerHold.amount_fen).label("held_fen"))
+        .where(LedgerHold.tenant_id == tenant_id, LedgerHold.account_id.in_(ids), LedgerHold.status == HOLD_PLACED)
+        .group_by(LedgerHold.account_id)
+    )  # fmt: skip
+    booked_fen = dict.fromkeys(ids, 0)
+    held_fen = dict.fromkeys(ids, 0)
+    for account_id, booked_part, held_part in session.execute(union_all(booked, held)):
+        booked_fen[account_id] += int(booked_part)
+        held_fen[account_id] += int(held_part)
+    return booked_fen, held_fen
+
+
 def add_transaction(session: Session, transaction: LedgerTransaction, postings: Sequence[Posting]) -> None:
-    session.add(transaction)
-    session.add_all(postings)
+    """Insert-only rows, written at once with Core inserts: nothing about them is updated later, so the ORM's unit
+    of work (identity map, flush ordering) would only cost time on the posting path."""
+    session.execute(insert(LedgerTransaction.__table__).values(**transaction.model_dump()))
+    session.execute(insert(Posting.__table__), [posting.model_dump() for posting in postings])
 
 
 def unbalanced_transactions(session: Session, tenant_id: str) -> list[tuple[str, int]]:

@@ -74,15 +74,16 @@ def _lock_accounts(session: Session, tenant_id: str, account_ids: list[str], pat
     from insert-only postings (no balance row to update), so thousands of concurrent transfers through the
     clearing account contend on nothing but their own customer accounts.
     """
-    accounts = repository.accounts_by_id(session, tenant_id, account_ids, for_update=False)
+    # One lock order (by account id) for every writer: no deadlocks. On SQLite the write session already holds the
+    # database's write lock (BEGIN IMMEDIATE), which serialises writers. One statement when every account named is
+    # a customer's (a same-bank transfer); the rest (internal or unknown) are then looked up without a lock.
+    accounts = repository.locked_customer_accounts(session, tenant_id, account_ids)
+    rest = [account_id for account_id in account_ids if account_id not in accounts]
+    if rest:
+        accounts.update(repository.accounts_by_id(session, tenant_id, rest, for_update=False))
     for index, account_id in enumerate(account_ids):
         if account_id not in accounts:
             raise UnknownAccount(message=f"unknown account {account_id}", path=path_of(index))
-    bound = [account_id for account_id, account in accounts.items() if account.account_class != "INTERNAL"]
-    if bound:
-        # One lock order (by account id) for every writer: no deadlocks. On SQLite the write session already
-        # holds the database's write lock (BEGIN IMMEDIATE), which serialises writers.
-        accounts.update(repository.accounts_by_id(session, tenant_id, bound, for_update=True))
     return accounts
 
 
@@ -103,8 +104,7 @@ def _book(
     account_ids = [line.account_id for line in lines]
     accounts = _lock_accounts(session, tenant_id, account_ids, lambda index: f"Postings[{index}].AccountId")
     checked = [account_id for account_id, account in accounts.items() if account.account_class != "INTERNAL"]
-    before = repository.balances_fen(session, tenant_id, checked)
-    held = repository.held_fen(session, tenant_id, checked)
+    before, held = repository.booked_and_held_fen(session, tenant_id, checked)  # under the locks just taken
     for account_id, amount_fen in (releasing_hold_fen or {}).items():
         held[account_id] -= amount_fen  # the hold being captured stops counting as it turns into the posting
     classes = {account_id: account.account_class for account_id, account in accounts.items()}

@@ -66,11 +66,20 @@ def record_if_reached(
     subject_id = payment.customer_id if personal else payment.debtor_account_id
     # The lock that serialises one holder's settlements: the same day counter the limits use.
     if personal:
-        repository.locked_customer_outflow_day(session, payment.tenant_id, subject_id, payment.outflow_day)
+        counted_fen = repository.locked_customer_day_total(
+            session, payment.tenant_id, subject_id, payment.outflow_day
+        )
         classes: tuple[str, ...] = ("I", "II", "III")
     else:
-        repository.locked_outflow_day(session, payment.tenant_id, subject_id, payment.outflow_day)
+        counted_fen = repository.locked_account_day_total(
+            session, payment.tenant_id, subject_id, payment.outflow_day
+        )
         classes = ("BUSINESS",)
+    # Every posted payment of the day was counted on this row first (and only a payment that moved nothing gives
+    # its amount back), so the row bounds the day's posted total: below the threshold, nothing can reach it. Under
+    # this lock no other settlement of the holder runs, so the bound holds until this unit of work ends.
+    if counted_fen < rule.threshold_fen:
+        return None
     existing = session.scalars(
         select(LargeValueRecord).where(
             LargeValueRecord.tenant_id == payment.tenant_id,

@@ -408,6 +408,7 @@ def create_payment(
     ).to_obie()  # compared with the consent's as it was stored: "10" and "10.00" are the same amount
     if caller.intent_id != consent_id:
         raise Forbidden(message="the token was issued for another consent")
+    made: dict = {}  # what the last call of create() made: settled from memory when the store used it
 
     def create(session: Session, now: datetime) -> StoredResponse:
         consent = repository.consent(session, caller.tenant_id, consent_id, for_update=True)
@@ -453,6 +454,7 @@ def create_payment(
         session.add(payment)
         session.flush()  # the unique (tenant, consent) constraint refuses a second payment here
         payment_status_changed(session, payment, now)  # its event commits with it (DESIGN.md §6)
+        made.update(payment=payment, consent=consent, now=now)
         return StoredResponse(201, _payment_body(payment, consent, now, issuer), payment.payment_id)
 
     stored = IdempotencyStore(db).run(
@@ -460,12 +462,27 @@ def create_payment(
         body=body, create=create,
     )  # fmt: skip
     assert stored.resource_id is not None
-    # Step 2, also for a replay: a duplicate that finds the payment still RCVD finishes it with the same key.
-    _try_settle(db, accounts, caller.tenant_id, stored.resource_id)
+    if stored.replayed:
+        # Step 2 for a replay: a duplicate that finds the payment still RCVD finishes it with the same key.
+        _try_settle(db, accounts, caller.tenant_id, stored.resource_id)
+        body_now = _current_body(db, caller.tenant_id, stored.resource_id, issuer)
+        return StoredResponse(stored.status_code, body_now, stored.resource_id, stored.replayed)
+    # Step 2 for the payment just committed: settled from what step 1 holds in memory, at step 1's clock reading
+    # (one clock read per request), with nothing read back unless another request recorded the outcome first.
+    payment, consent, now = made["payment"], made["consent"], made["now"]
+    assert payment.payment_id == stored.resource_id
+    if payment.status == "RCVD":
+        try:
+            current = _settle(db, accounts, payment, consent, now)
+        except ServiceUnavailable:
+            logger.warning("payment_left_received", tenant_id=caller.tenant_id, payment_id=payment.payment_id)
+            current = False
+        if not current:
+            body_now = _current_body(db, caller.tenant_id, payment.payment_id, issuer)
+            return StoredResponse(stored.status_code, body_now, stored.resource_id, stored.replayed)
     return StoredResponse(
-        stored.status_code, _current_body(db, caller.tenant_id, stored.resource_id, issuer), stored.resource_id,
-        stored.replayed,
-    )  # fmt: skip
+        stored.status_code, _payment_body(payment, consent, now, issuer), stored.resource_id
+    )
 
 
 def _current_body(db: Database, tenant_id: str, payment_id: str, issuer: str) -> dict:
@@ -502,32 +519,50 @@ def settle_payment(db: Database, accounts: ServiceClient, tenant_id: str, paymen
             return
         consent = repository.consent(session, tenant_id, payment.consent_id)
         assert consent is not None
+    _settle(db, accounts, payment, consent, None)
+
+
+def _settle(
+    db: Database, accounts: ServiceClient, payment: DomesticPayment, consent: DomesticPaymentConsent,
+    now: datetime | None,
+) -> bool:  # fmt: skip
+    """Post a RCVD payment (key `pay-<id>`) and record the outcome in one unit of work; `now`: the request's clock
+    reading (None: read it). True when this call recorded it (`payment` then holds the new state); False when
+    another request (a duplicate, a read, a clock move) recorded the same outcome first."""
+    assert payment.status == "RCVD"
+    tenant_id = payment.tenant_id
     outcome = faults.simulated_outcome(payment.fault) or ledger.post(
-        accounts, tenant_id, f"pay-{payment_id}", _posting(payment, consent)
+        accounts, tenant_id, f"pay-{payment.payment_id}", _posting(payment, consent)
     )
+    reason_code = reason = transaction_id = None
+    if isinstance(outcome, ledger.Posted):
+        # ACCC when the creditor here was credited; ACSP when the money went to the clearing account.
+        target = "ACCC" if payment.credit_account_id == consent.creditor_account_id else "ACSP"
+        transaction_id = outcome.transaction_id
+    else:
+        target = "RJCT"
+        reason_code, reason = refusal_reason(outcome)
+    transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
     with db.write_session() as session:
-        payment = repository.payment(session, tenant_id, payment_id, for_update=True)
-        assert payment is not None
-        if payment.status != "RCVD":
-            return  # a concurrent duplicate recorded the same outcome first
-        now = tenant_now(session, tenant_id)
-        if isinstance(outcome, ledger.Posted):
-            # ACCC when the creditor here was credited; ACSP when the money went to the clearing account.
-            target = "ACCC" if payment.credit_account_id == consent.creditor_account_id else "ACSP"
-            payment.ledger_transaction_id = outcome.transaction_id
+        now = now or tenant_now(session, tenant_id)
+        # One conditional UPDATE: it takes the payment row's lock and decides who records the outcome.
+        if not repository.record_payment_outcome(
+            session, tenant_id, payment.payment_id, target, transaction_id, reason_code, reason, now
+        ):
+            return False  # a concurrent duplicate recorded the same outcome first
+        payment.status, payment.status_updated_at = target, now
+        payment.ledger_transaction_id = transaction_id
+        payment.status_reason_code, payment.status_reason = reason_code, reason
+        if transaction_id is not None:
             large_value.record_if_reached(session, payment, consent, now)  # atomic with the settlement
         else:
-            target = "RJCT"
-            payment.status_reason_code, payment.status_reason = refusal_reason(outcome)
             # Nothing moved: give the amount back to the account's class limits and the customer's daily limit.
             give_back_outflow(session, tenant_id, payment.debtor_account_id, consent.debtor_account_class or "",
                               payment.customer_id, payment.amount_fen, payment.outflow_day)  # fmt: skip
-        payment.status = transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
-        payment.status_updated_at = now
-        session.add(payment)
         billpay.payment_settled(session, tenant_id, consent.initiation, target)
         payment_status_changed(session, payment, now)
         session.commit()
+    return True
 
 
 def _try_settle(db: Database, accounts: ServiceClient, tenant_id: str, payment_id: str) -> None:

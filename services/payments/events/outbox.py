@@ -22,31 +22,37 @@ def subscription_wants(subscription: EventSubscription | None, event_type: str) 
 
 def record_event(
     session: Session, *, tenant_id: str, client_id: str, event_id: str, event_type: str, subject: dict,
-    occurred_at: datetime,
+    occurred_at: datetime, known_new: bool = False, need_seq: bool = True,
 ) -> tuple[EventRecord, bool]:  # fmt: skip
-    """(the event, created?): the same event_id again returns the first one and queues nothing."""
-    existing = session.scalars(
-        select(EventRecord).where(EventRecord.tenant_id == tenant_id, EventRecord.event_id == event_id)
-    ).first()
-    if existing is not None:
-        return existing, False
+    """(the event, created?): the same event_id again returns the first one and queues nothing.
+    `known_new`: the caller's own state guarantees the event_id was never written (no lookup; the unique
+    (tenant, event_id) constraint still stands behind it). `need_seq=False`: the caller does not read the event's
+    seq, so unless a delivery is queued it is inserted with the rest of the unit of work (one flush fewer)."""
+    if not known_new:
+        existing = session.scalars(
+            select(EventRecord).where(EventRecord.tenant_id == tenant_id, EventRecord.event_id == event_id)
+        ).first()
+        if existing is not None:
+            return existing, False
     event = EventRecord(
         tenant_id=tenant_id, jti=new_id("evt"), event_id=event_id, client_id=client_id, event_type=event_type,
         subject=subject, txn=event_id[:128], toe=occurred_at, created_at=wall_clock(),
     )  # fmt: skip
     session.add(event)
-    session.flush()  # assigns seq
     subscription = session.scalars(
         select(EventSubscription).where(
             EventSubscription.tenant_id == tenant_id, EventSubscription.client_id == client_id
         )
     ).first()
-    if (
+    pushed = (
         subscription is not None
         and subscription.callback_url
         and subscription_wants(subscription, event_type)
-    ):
-        assert event.seq is not None
+    )
+    if pushed or need_seq:
+        session.flush()  # assigns seq (else the event is inserted when the unit of work commits)
+    if pushed:
+        assert subscription is not None and event.seq is not None
         session.add(
             EventDelivery(
                 delivery_id=new_id("dlv"),
@@ -72,5 +78,7 @@ def payment_status_changed(session: Session, payment, now: datetime) -> None:
         subject={"ResourceId": payment.payment_id, "ResourceType": "domestic-payments",
                  # relative: made absolute with the issuer when the SET is built
                  "ResourceLinks": [{"Version": "4.0", "Link": f"{PISP}/domestic-payments/{payment.payment_id}"}]},
-        occurred_at=now,
+        # A payment reaches each status at most once (PAYMENT_TRANSITIONS, decided under the payment row's lock):
+        # the EventId `<payment id>-<status>` is new, so no lookup is needed.
+        occurred_at=now, known_new=True, need_seq=False,
     )  # fmt: skip

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, event
 from sqlmodel import Session, select
 
+from services.payments import repository
 from services.payments.domain.large_value import (
     CORPORATE_TRANSFER,
     PERSONAL_DOMESTIC_TRANSFER,
@@ -83,6 +84,10 @@ def _paid(session: Session, n: int, amount_fen: int, account_class: str = "I", c
     session.add(consent)
     session.add(payment)
     session.flush()
+    # Counted on its day counters before it was posted, as every payment is (services/payments/outflow.py).
+    repository.add_account_outflow(session, "t", payment.debtor_account_id, DAY, amount_fen)
+    if counts_against_customer_limit(account_class):
+        repository.add_customer_outflow(session, "t", customer, DAY, amount_fen)
     return record_if_reached(session, payment, consent, NOW)
 
 

@@ -1,0 +1,68 @@
+"""How many SQL statements one same-bank payment costs in each service (the benchmark's main figure).
+
+Counted with a `before_cursor_execute` listener on each service's engines while `POST /domestic-payments` runs:
+the first payment of the debtor's day (the day counters are created) and a later one. The budgets are upper bounds
+that keep the hot path from growing back unnoticed (before the cuts of docs/payments.md "Benchmark": 37 statements in
+payments for the first payment of the day, 29-30 for a later one, 10 in accounts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+# Per same-bank payment, a debtor's later payment of the day (PostgreSQL and SQLite alike).
+PAYMENTS_STATEMENT_BUDGET = 15
+ACCOUNTS_STATEMENT_BUDGET = 8
+
+
+@contextmanager
+def counted(stack, service: str) -> Iterator[list[str]]:
+    """The SQL statements the service runs inside the block (transaction control excluded)."""
+    db = stack.db(service)
+    engines = {id(db.engine): db.engine, id(db.write_engine): db.write_engine}.values()
+    statements: list[str] = []
+
+    def listener(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            statements.append(statement)
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listener)
+
+
+def _pay_counted(pisp, debtor_id: str, creditor_number: str) -> tuple[list[str], list[str]]:
+    body = pisp.consent_body(creditor_number, "1.00")
+    created = pisp.create_consent(body)
+    assert created.status_code == 201, created.text
+    consent_id = created.json()["Data"]["ConsentId"]
+    token = pisp.authorise(consent_id, "zhang.wei", account_ids=[debtor_id])
+    with counted(pisp.stack, "payments") as payments, counted(pisp.stack, "accounts") as accounts:
+        paid = pisp.pay(body, consent_id, token)
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["Data"]["Status"] == "ACCC"
+    return payments, accounts
+
+
+def test_a_same_bank_payment_stays_within_its_statement_budget(pisp, capsys):
+    debtor = next(a for a in pisp.accounts_of("zhang.wei") if a["AccountClass"] == "II")
+    creditor = pisp.accounts_of("li.na")[0]
+    first_payments, first_accounts = _pay_counted(pisp, debtor["AccountId"], creditor["Identification"])
+    later_payments, later_accounts = _pay_counted(pisp, debtor["AccountId"], creditor["Identification"])
+    with capsys.disabled():
+        print(
+            f"\nstatements per same-bank payment ({pisp.stack.db('payments').dialect}): "
+            f"first of the day payments {len(first_payments)}, accounts {len(first_accounts)}; "
+            f"later payments {len(later_payments)}, accounts {len(later_accounts)}"
+        )
+    assert len(later_payments) <= PAYMENTS_STATEMENT_BUDGET, "\n".join(later_payments)
+    assert len(later_accounts) <= ACCOUNTS_STATEMENT_BUDGET, "\n".join(later_accounts)
+    assert len(first_payments) <= PAYMENTS_STATEMENT_BUDGET, "\n".join(first_payments)
+    assert pisp.ledger_balanced()
