@@ -48,14 +48,7 @@ def run_lending_benchmark(
         work["Decisions"] = work["Decisions"][WARMUP_DECISIONS:]
         work_path = out / "work.json"
         work_path.write_text(json.dumps(work))
-        cpu_before = bench.cpu()
-        code, decisions = _run_locust(bench.issuer, work_path, rate, duration_s, users, out, emit)
-        if decisions:
-            spent = {name: seconds - cpu_before[name] for name, seconds in bench.cpu().items()}
-            emit(
-                "CPU per decision (includes the no-op calls): "
-                + ", ".join(f"{name} {seconds * 1000 / decisions:.1f} ms" for name, seconds in spent.items())
-            )
+        code, _decisions = _run_locust(bench, work_path, rate, duration_s, users, out, emit)
         return code
 
 
@@ -175,19 +168,32 @@ def _warm_up(issuer: str, items: list[dict]) -> None:
                 raise RuntimeError(f"warm-up decision failed: {response.status_code} {response.text[:300]}")
 
 
-JOURNEY_USERS = int(__import__("os").environ.get("JU", "2"))  # scenario (a), one journey per second each, beside the decision load
+JOURNEY_USERS = 2  # scenario (a): one journey per second each, in its own run after the decision load
+JOURNEY_DURATION_S = 20
 
 
 def _run_locust(
-    issuer: str, work_path: Path, rate: int, duration_s: int, users: int, out: Path, emit
+    bench: BenchStack, work_path: Path, rate: int, duration_s: int, users: int, out: Path, emit
 ) -> tuple[int, int]:
+    """Scenario (b), the decision call at the fixed rate beside the no-op GET, then scenario (a), the whole journey,
+    in a run of its own: the journey's password checks and disbursements do not load the decision's figures."""
     env = {"LENDING_BENCH_WORK": str(work_path), "LENDING_BENCH_DECISION_USERS": str(users),
            "LENDING_BENCH_PER_USER_RATE": str(rate / users), "LENDING_BENCH_NOOP_USERS": "2",
            "LENDING_BENCH_JOURNEY_USERS": str(JOURNEY_USERS)}  # fmt: skip
     emit(f"locust: {users} decision users at {rate}/s for {duration_s} s, reports in {out}/")
-    locustfile = Path(__file__).with_name("lending_locust.py")
+    locustfile, issuer = Path(__file__).with_name("lending_locust.py"), bench.issuer
+    cpu_before = bench.cpu()
     rows = run_locust_headless(
-        locustfile, issuer, users + 2 + JOURNEY_USERS, duration_s, out / "lending", env
+        locustfile, issuer, users + 2, duration_s, out / "lending", env, ("DecisionUser", "NoOpUser")
+    )
+    decisions = int(rows.get("POST /lending/v1/applications", {}).get("Request Count", 0))
+    if decisions:
+        spent = {name: seconds - cpu_before[name] for name, seconds in bench.cpu().items()}
+        emit("CPU per decision (includes the no-op calls): "
+             + ", ".join(f"{name} {seconds * 1000 / decisions:.1f} ms" for name, seconds in spent.items()))  # fmt: skip
+    emit(f"locust: {JOURNEY_USERS} partner journeys at a time for {JOURNEY_DURATION_S} s")
+    rows |= run_locust_headless(
+        locustfile, issuer, JOURNEY_USERS, JOURNEY_DURATION_S, out / "journey", env, ("JourneyUser",)
     )
     return _summarise(rows, rate, emit)
 

@@ -172,13 +172,15 @@ class WorkList:
 
 
 def run_locust_headless(
-    locustfile: Path, host: str, users: int, duration_s: int, prefix: Path, env: dict
-) -> dict:
-    """Locust, headless, all users started at once; its CSV (`<prefix>_stats.csv`) read back by request name."""
+    locustfile: Path, host: str, users: int, duration_s: int, prefix: Path, env: dict,
+    user_classes: tuple[str, ...] = (),
+) -> dict:  # fmt: skip
+    """Locust, headless, all users started at once (only `user_classes` when given); its CSV
+    (`<prefix>_stats.csv`) read back by request name."""
     command = [
         sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host, "-u", str(users),
         "-r", str(users), "--run-time", f"{duration_s}s", "--csv", str(prefix), "--html", f"{prefix}.html",
-        "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
+        "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5", *user_classes,
     ]  # fmt: skip
     subprocess.run(command, env={**os.environ, **env}, check=False, stdout=subprocess.DEVNULL)
     with open(f"{prefix}_stats.csv") as handle:

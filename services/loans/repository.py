@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import and_, case, distinct, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Date,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlmodel import Session
 
+from openbank_kit.db import UtcDateTime
 from services.loans.models import (
     BureauCreditAccount,
     BureauInquiry,
@@ -152,7 +167,30 @@ def credit_file(
     """One statement for the decision's hot path (it runs on every application): scalar subqueries over the
     bureau file, inquiries, blacklist (the given id numbers and the bureau's own), velocity and open loans."""
     today = now.date()
-    three_months, six_months = today - timedelta(days=90), today - timedelta(days=180)
+    row = session.execute(
+        _credit_file_statement(),
+        {
+            "tenant_id": tenant_id,
+            "customer_id": customer_id,
+            "id_numbers": id_numbers,
+            "since_1h": now - timedelta(hours=1),
+            "three_months": today - timedelta(days=90),
+            "six_months": today - timedelta(days=180),
+            "reasons": sorted(inquiry_reasons),
+            "product_ids": product_ids,
+        },
+    ).one()
+    first_credit_on = row[0]
+    if isinstance(first_credit_on, str):  # SQLite returns COALESCE over dates untyped
+        first_credit_on = date.fromisoformat(first_credit_on)
+    return CreditFile(first_credit_on, bool(row[1]), *(int(value or 0) for value in row[2:]))
+
+
+@cache
+def _credit_file_statement():
+    """Built once with bound parameters: building and keying a statement this size costs more than running it."""
+    tenant_id, customer_id = bindparam("tenant_id"), bindparam("customer_id")
+    three_months, six_months = bindparam("three_months", type_=Date), bindparam("six_months", type_=Date)
     bca, inq = BureauCreditAccount, BureauInquiry
     mine = and_(bca.tenant_id == tenant_id, bca.customer_id == customer_id)
     open_account = bca.status != "CLOSED"
@@ -168,25 +206,20 @@ def credit_file(
     credit_inquiry = and_(
         inq.tenant_id == tenant_id,
         inq.customer_id == customer_id,
-        inq.reason.in_(sorted(inquiry_reasons)),
+        inq.reason.in_(bindparam("reasons", expanding=True)),
         inq.inquired_on >= six_months,
     )
-    subject_id_number = (
-        select(BureauSubject.id_number)
-        .where(BureauSubject.tenant_id == tenant_id, BureauSubject.customer_id == customer_id)
-        .scalar_subquery()
-    )
+    subject = and_(BureauSubject.tenant_id == tenant_id, BureauSubject.customer_id == customer_id)
     listed = exists().where(
         FraudBlacklistEntry.tenant_id == tenant_id,
         or_(
-            FraudBlacklistEntry.id_number.in_(id_numbers), FraudBlacklistEntry.id_number == subject_id_number
+            FraudBlacklistEntry.id_number.in_(bindparam("id_numbers", expanding=True)),
+            FraudBlacklistEntry.id_number == select(BureauSubject.id_number).where(subject).scalar_subquery(),
         ),
     )
-    query = select(
+    return select(
         func.coalesce(
-            select(BureauSubject.first_credit_on)
-            .where(BureauSubject.tenant_id == tenant_id, BureauSubject.customer_id == customer_id)
-            .scalar_subquery(),
+            select(BureauSubject.first_credit_on).where(subject).scalar_subquery(),
             of_accounts(func.min(bca.opened_on)),
         ),
         case((listed, literal(1)), else_=literal(0)),
@@ -194,7 +227,7 @@ def credit_file(
         .where(
             LoanApplication.tenant_id == tenant_id,
             LoanApplication.customer_id == customer_id,
-            LoanApplication.created_at >= now - timedelta(hours=1),
+            LoanApplication.created_at >= bindparam("since_1h", type_=UtcDateTime),
         )
         .scalar_subquery(),
         of_accounts(func.count()),
@@ -210,16 +243,11 @@ def credit_file(
         .where(
             Loan.tenant_id == tenant_id,
             Loan.customer_id == customer_id,
-            Loan.product_id.in_(product_ids),
+            Loan.product_id.in_(bindparam("product_ids", expanding=True)),
             Loan.status != "CLOSED",
         )
         .scalar_subquery(),
     )
-    row = session.execute(query).one()
-    first_credit_on = row[0]
-    if isinstance(first_credit_on, str):  # SQLite returns COALESCE over dates untyped
-        first_credit_on = date.fromisoformat(first_credit_on)
-    return CreditFile(first_credit_on, bool(row[1]), *(int(value or 0) for value in row[2:]))
 
 
 def bureau_subject(session: Session, tenant_id: str, customer_id: str) -> BureauSubject | None:
