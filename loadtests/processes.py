@@ -72,13 +72,21 @@ class BenchStack:
     the database dropped at the end.
 
     OPENBANK_BENCH_DATABASE_URL names the server (default the local one); OPENBANK_BENCH_REDIS_URL, when set, gives the
-    gateway Redis for its shared state.
+    gateway Redis for its shared state. `extra_env` (OPENBANK_* settings) reaches the started processes and the
+    in-process stack that provisions the tenant alike, e.g. a smaller world or a shorter event lease for a test.
     """
 
     def __init__(
-        self, services: tuple[str, ...], *, workers: int = 1, pool_size: int = 4, prefix: str = "bench"
+        self,
+        services: tuple[str, ...],
+        *,
+        workers: int = 1,
+        pool_size: int = 4,
+        prefix: str = "bench",
+        extra_env: dict[str, str] | None = None,
     ):
         self.services = services
+        self.extra_env = dict(extra_env or {})
         self.workers = workers
         self.pool_size = (
             pool_size  # per worker process (overflow doubles it): stays under PostgreSQL's 100 connections
@@ -103,7 +111,7 @@ class BenchStack:
             redis_url = os.environ.get("OPENBANK_BENCH_REDIS_URL")
             if redis_url:
                 overrides["redis_url"] = redis_url
-            self.settings = load_settings(**overrides)
+            self.settings = _with_env(self.extra_env, lambda: load_settings(**overrides))
             self.stack = LocalStack(self.settings)
             self.stack.migrate()
             self.initial_token = self.stack.tenant_service().create("bench").initial_access_token
@@ -115,6 +123,7 @@ class BenchStack:
                              **{f"OPENBANK_{s.upper()}_PORT": str(p) for s, p in self.ports.items()}})  # fmt: skip
             if redis_url:
                 self.env["OPENBANK_REDIS_URL"] = redis_url
+            self.env.update(self.extra_env)
             for service in sorted(self.services, key=lambda name: name == "gateway"):
                 self.start(service)
             return self
@@ -153,6 +162,20 @@ class BenchStack:
         pg_admin.drop_database(self.admin_url, self.database_name)
         if self._var_dir is not None:
             self._var_dir.cleanup()
+
+
+def _with_env(env: dict[str, str], build):
+    """`build()` with `env` set in os.environ for the call (settings are read from the environment)."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        return build()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class WorkList:

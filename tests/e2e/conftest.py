@@ -28,6 +28,10 @@ def free_ports(count: int) -> list[int]:
 
 @pytest.fixture
 def up_env(tmp_path) -> dict[str, str]:
+    return make_up_env(tmp_path)
+
+
+def make_up_env(tmp_path) -> dict[str, str]:
     ports = free_ports(4)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBANK_")}
     env.update(
@@ -42,6 +46,19 @@ def up_env(tmp_path) -> dict[str, str]:
         }
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def shared_up(tmp_path_factory):
+    """One `openbank up` for the tests that only use it as partners would (the demo tenant, each with its own app
+    and persona journeys): (env, banner). Their modules are in xdist group "e2e-shared-up", so one worker starts it
+    once; the start itself (clean exit on Ctrl-C, data reused) is test_up's to prove."""
+    env = make_up_env(tmp_path_factory.mktemp("shared-up"))
+    process, banner = start_up(env)
+    try:
+        yield env, banner
+    finally:
+        assert stop(process) == 0
 
 
 def start_up(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:

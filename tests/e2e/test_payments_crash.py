@@ -21,8 +21,16 @@ from loadtests import payments_bench
 from loadtests.processes import BenchStack
 from tests.services.payments.api.test_events import Receiver
 
-PAYMENTS = 160
-KILL_AFTER = 40  # acknowledged payments before the SIGKILL
+PAYMENTS = 96
+KILL_AFTER = 24  # acknowledged payments before the SIGKILL: 8 threads keep requests in flight when it lands
+# A small world is enough to pay between (40 customers' accounts for 8 threads), and it provisions in a fraction of
+# the default's time. The event lease (how long a delivery the killed process had claimed waits before another
+# process retries it) stays above the 3 s push timeout, but need not be the default 30 s here.
+CRASH_ENV = {
+    "OPENBANK_WORLD_RETAIL_CUSTOMERS": "40",
+    "OPENBANK_WORLD_SMES": "4",
+    "OPENBANK_EVENT_LEASE_S": "8",
+}
 pytestmark = pytest.mark.skipif(
     not os.environ.get("OPENBANK_TEST_DATABASE_URL"), reason="the crash test runs on PostgreSQL"
 )
@@ -32,7 +40,8 @@ pytestmark = pytest.mark.skipif(
 def bench(monkeypatch):
     monkeypatch.setenv("OPENBANK_BENCH_DATABASE_URL", os.environ["OPENBANK_TEST_DATABASE_URL"])
     monkeypatch.delenv("OPENBANK_BENCH_REDIS_URL", raising=False)
-    with BenchStack(("accounts", "payments", "loans", "gateway"), workers=1, prefix="crash") as stack:
+    with BenchStack(("accounts", "payments", "loans", "gateway"), workers=1, prefix="crash",
+                    extra_env=CRASH_ENV) as stack:  # fmt: skip
         yield stack
 
 

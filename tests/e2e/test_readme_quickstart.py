@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import start_up, stop
-
 README = Path(__file__).resolve().parents[2] / "README.md"
+pytestmark = pytest.mark.xdist_group("e2e-shared-up")
 BLOCK = re.compile(r"<!-- quickstart:begin -->\n```sh\n(.*?)```\n<!-- quickstart:end -->", re.S)
 
 
@@ -23,19 +22,16 @@ def quickstart_script() -> str:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the quickstart uses curl")
-def test_the_readme_quickstart_approves_a_loan_and_settles_a_payment(up_env):
-    process, _ = start_up(up_env)
-    try:
-        workdir = Path(up_env["OPENBANK_VAR_DIR"]).parent  # the script reads var/demo-initial-access-token
-        result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", quickstart_script()],
-            cwd=workdir,
-            env={**up_env, "BASE": up_env["OPENBANK_ISSUER"]},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert result.stdout.split() == ["APPROVED", "ACTIVE", "ACCC"], result.stdout + result.stderr
-    finally:
-        assert stop(process) == 0
+def test_the_readme_quickstart_approves_a_loan_and_settles_a_payment(shared_up):
+    up_env, _ = shared_up
+    workdir = Path(up_env["OPENBANK_VAR_DIR"]).parent  # the script reads var/demo-initial-access-token
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", quickstart_script()],
+        cwd=workdir,
+        env={**up_env, "BASE": up_env["OPENBANK_ISSUER"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split() == ["APPROVED", "ACTIVE", "ACCC"], result.stdout + result.stderr
