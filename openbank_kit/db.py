@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, create_engine, event, make_url, text
+from sqlalchemy import DateTime, Engine, Table, create_engine, event, make_url, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -26,6 +28,13 @@ _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 class DatabaseUnavailable(Exception):
     """The database server cannot be reached; the message says which and where."""
+
+
+def insert_with_conflict_clause(session: Session, table: Table):
+    """`INSERT` for the session's dialect, with its `on_conflict_do_nothing/do_update` (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table)
+    return sqlite_insert(table)
 
 
 class UtcDateTime(TypeDecorator):

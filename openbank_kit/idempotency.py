@@ -20,13 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Column, and_, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, Session, SQLModel
 
 from openbank_kit.clock import tenant_now
-from openbank_kit.db import Database, UtcDateTime
+from openbank_kit.db import Database, UtcDateTime, insert_with_conflict_clause
 from openbank_kit.errors import BadRequest, Conflict, FieldInvalid
 
 IDEMPOTENCY_HEADER = "x-idempotency-key"
@@ -142,9 +140,13 @@ class IdempotencyStore:
 
 def _insert_if_absent(session: Session, record: dict):
     """INSERT … ON CONFLICT DO NOTHING: a concurrent holder of the key makes us wait for its commit or rollback."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = IdempotencyRecord.__table__
-    return dialect_insert(table).values(**record).on_conflict_do_nothing().returning(table.c.key)
+    return (
+        insert_with_conflict_clause(session, table)
+        .values(**record)
+        .on_conflict_do_nothing()
+        .returning(table.c.key)
+    )
 
 
 def _replay(existing, fingerprint: str) -> StoredResponse:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from openbank_kit.db import insert_with_conflict_clause
 from services.payments.models import (
     AccountOutflowDay,
     CustomerOutflowDay,
@@ -88,8 +87,7 @@ def _add_to_day_counter(session: Session, model, day: date, amount_fen: int, key
     lock; SQLite's write sessions hold the database's write lock), so the new total it returns already counts every
     concurrent payment that committed before, and none can commit past it until this one ends."""
     table = model.__table__
-    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    insert = dialect_insert(table).values(**key, day=day, outflow_fen=amount_fen)
+    insert = insert_with_conflict_clause(session, table).values(**key, day=day, outflow_fen=amount_fen)
     upsert = insert.on_conflict_do_update(
         index_elements=[*key, "day"], set_={"outflow_fen": table.c.outflow_fen + insert.excluded.outflow_fen}
     ).returning(table.c.outflow_fen, *extra)
