@@ -78,6 +78,16 @@ def consent(
     return session.scalars(_locked(query, for_update)).first()
 
 
+def consent_parties(session: Session, tenant_id: str, consent_id: str):
+    """(client_id, customer_id, status, product_id) of a consent, or None: one Core row, no lock."""
+    table = LendingConsent.__table__
+    return session.execute(
+        select(table.c.client_id, table.c.customer_id, table.c.status, table.c.product_id).where(
+            table.c.tenant_id == tenant_id, table.c.consent_id == consent_id
+        )
+    ).first()
+
+
 def application(
     session: Session, tenant_id: str, application_id: str, *, for_update: bool = False
 ) -> LoanApplication | None:

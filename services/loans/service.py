@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -425,6 +426,42 @@ def _usable_consent(session: Session, caller: Caller, consent_id: str, now: date
     return consent
 
 
+@dataclass(frozen=True)
+class _PrefetchedProfile:
+    product_type: ProductType
+    found: dict | None = None
+    error: ServiceUnavailable | None = None
+
+    def profile(self) -> dict | None:
+        if self.error is not None:
+            raise self.error
+        return self.found
+
+
+def _prefetch_profile(
+    db: Database, accounts: ServiceClient, caller: Caller, consent_id: str
+) -> _PrefetchedProfile | None:
+    """The ledger's profile, asked before the decision's transaction opens: a pooled database connection is not
+    held across the call to accounts (under load, the pool was the queue). Only for a consent that looks usable;
+    the transaction checks it again under its lock, and a replayed key never gets this far. None: not asked."""
+    if not caller.is_customer or caller.intent_id != consent_id:
+        return None
+    with db.read_session() as session:
+        parties = repository.consent_parties(session, caller.tenant_id, consent_id)
+    if parties is None or (parties.client_id, parties.customer_id, parties.status) != (
+        caller.client_id,
+        caller.subject,
+        "AUTH",
+    ):
+        return None
+    product_type = PRODUCTS_BY_ID[parties.product_id].product_type
+    try:
+        found = customer_profile(accounts, caller.tenant_id, caller.subject, product_type)
+    except ServiceUnavailable as exc:  # raised in the transaction, only if the consent is still usable there
+        return _PrefetchedProfile(product_type, error=exc)
+    return _PrefetchedProfile(product_type, found=found)
+
+
 def create_application(
     db: Database,
     accounts: ServiceClient,
@@ -439,10 +476,15 @@ def create_application(
     consent_id = body["Data"]["ConsentId"]
     validate_idempotency_key(idempotency_key)
 
+    prefetched = _prefetch_profile(db, accounts, caller, consent_id)
+
     def create(session: Session, now: datetime) -> StoredResponse:
         consent = _usable_consent(session, caller, consent_id, now)
         product = PRODUCTS_BY_ID[consent.product_id]
-        profile = customer_profile(accounts, caller.tenant_id, caller.subject, product.product_type)
+        if prefetched is not None and prefetched.product_type is product.product_type:
+            profile = prefetched.profile()
+        else:
+            profile = customer_profile(accounts, caller.tenant_id, caller.subject, product.product_type)
         if profile is None:
             raise ConsentNotUsable(message="the customer is not known to the ledger")
         features = feature_gathering.gather(

@@ -173,3 +173,57 @@ def test_the_decision_shows_inputs_rule_hits_and_score_to_its_client_only(shared
     stranger = make_partner(stack, *new_tenant("lendx"))
     refused = stack.gateway.get(f"/lending/v1/decisions/{decision_id}", headers=stranger.client_headers)
     assert refused.status_code == 403
+
+
+class _WatchesLoansConnections:
+    """The ledger as it is, noting how many of loans' pooled database connections are checked out during each
+    call (a connection held across the call queues every other decision behind the ledger)."""
+
+    def __init__(self, real, db, unreachable: bool = False):
+        self.real, self.db, self.unreachable = real, db, unreachable
+        self.held_during_calls: list[int] = []
+
+    def get(self, path, **kwargs):
+        engines = {self.db.engine, self.db.write_engine}
+        self.held_during_calls.append(sum(engine.pool.checkedout() for engine in engines))
+        if self.unreachable:
+            from openbank_kit.http_client import ServiceCallError
+
+            raise ServiceCallError("http://accounts", "connection refused")
+        return self.real.get(path, **kwargs)
+
+
+def test_the_decision_asks_the_ledger_without_holding_a_database_connection(shared_partner):
+    consent_id = shared_partner.create_consent().json()["Data"]["ConsentId"]
+    shared_partner.authorise(consent_id, ZHANG)
+    loans = shared_partner.stack.services["loans"].app
+    watcher = _WatchesLoansConnections(loans.state.accounts_client, loans.state.db)
+    loans.state.accounts_client = watcher
+    try:
+        response = shared_partner.apply(ZHANG, consent_id, key="no-conn-held")
+        replayed = shared_partner.apply(ZHANG, consent_id, key="no-conn-held")
+    finally:
+        loans.state.accounts_client = watcher.real
+    assert response.status_code == replayed.status_code == 201, response.text
+    assert replayed.json() == response.json()
+    assert watcher.held_during_calls == [0]  # asked once, with no connection out; the replay did not ask
+
+
+def test_an_unreachable_ledger_is_a_503_that_leaves_the_consent_usable(shared_partner):
+    consent_id = shared_partner.create_consent().json()["Data"]["ConsentId"]
+    shared_partner.authorise(consent_id, ZHANG)
+    loans = shared_partner.stack.services["loans"].app
+    watcher = _WatchesLoansConnections(loans.state.accounts_client, loans.state.db, unreachable=True)
+    loans.state.accounts_client = watcher
+    try:
+        refused = shared_partner.apply(ZHANG, consent_id, key="ledger-down")
+    finally:
+        loans.state.accounts_client = watcher.real
+    assert refused.status_code == 503, refused.text
+    assert len(watcher.held_during_calls) == 1  # not asked a second time inside the transaction
+    consent = shared_partner.stack.gateway.get(
+        f"/lending/v1/loan-application-consents/{consent_id}", headers=shared_partner.client_headers
+    )
+    assert consent.json()["Data"]["Status"] == "AUTH"
+    retried = shared_partner.apply(ZHANG, consent_id, key="ledger-down")  # the key was not spent on the 503
+    assert retried.status_code == 201, retried.text
