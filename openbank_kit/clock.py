@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Column, select
+from sqlalchemy import BigInteger, Column, bindparam, select
 from sqlmodel import Field, Session, SQLModel
 
 from openbank_kit.db import UtcDateTime
@@ -26,6 +26,12 @@ class TenantClock(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UtcDateTime)
 
 
+# Built once (bound parameter): every request of every service reads its tenant's clock.
+_OFFSET = select(TenantClock.__table__.c.offset_s).where(
+    TenantClock.__table__.c.tenant_id == bindparam("tenant_id")
+)
+
+
 def wall_clock() -> datetime:
     """The real time; only clocks (and logs) read it."""
     return datetime.now(UTC)
@@ -39,8 +45,7 @@ def clock_now(offset_s: int, *, wall: datetime | None = None) -> datetime:
 def clock_offset(session: Session, tenant_id: str) -> int:
     # A Core read, not session.get: every request of every service asks, and the ORM's identity-map load costs
     # several times the statement itself.
-    table = TenantClock.__table__
-    offset = session.execute(select(table.c.offset_s).where(table.c.tenant_id == tenant_id)).scalar()
+    offset = session.execute(_OFFSET, {"tenant_id": tenant_id}).scalar()
     return offset or 0
 
 

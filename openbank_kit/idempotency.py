@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, and_, delete, insert, select, update
+from sqlalchemy import JSON, Column, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, Session, SQLModel
 
@@ -89,13 +89,7 @@ class IdempotencyStore:
         """Create once per (tenant, client, operation, key); `create` adds its rows to the session, never commits."""
         key = validate_idempotency_key(key)
         fingerprint = request_fingerprint(body)
-        table = IdempotencyRecord.__table__
-        this_key = and_(
-            table.c.tenant_id == tenant_id,
-            table.c.client_id == client_id,
-            table.c.operation == operation,
-            table.c.key == key,
-        )
+        names = {"k_tenant": tenant_id, "k_client": client_id, "k_operation": operation, "k_key": key}
         for _attempt in range(MAX_ATTEMPTS):
             with self.db.write_session() as session:
                 now = tenant_now(session, tenant_id)
@@ -104,16 +98,16 @@ class IdempotencyStore:
                           "expires_at": now + RETENTION}  # fmt: skip
                 try:
                     # Core, not the ORM: one statement on the hot path of every money-moving POST.
-                    claimed = session.execute(_insert_if_absent(session, record)).first() is not None
+                    claimed = session.execute(_claim_statement(session), record).first() is not None
                     if not claimed:
-                        existing = session.execute(select(table).where(this_key)).one_or_none()
+                        existing = session.execute(_READ_KEY, names).one_or_none()
                         if existing is not None and existing.expires_at > now:
                             return _replay(existing, fingerprint)
                         if existing is None:  # the holder rolled back after we waited: try again
                             session.rollback()
                             continue
-                        session.execute(delete(table).where(this_key))  # expired: the key is free again
-                        session.execute(insert(table).values(**record))
+                        session.execute(_DELETE_KEY, names)  # expired: the key is free again
+                        session.execute(insert(_TABLE), record)
                 except IntegrityError:
                     session.rollback()
                     continue  # a duplicate committed first: read its response on the next attempt
@@ -121,13 +115,13 @@ class IdempotencyStore:
                     raise _still_in_progress() from exc
                 response = create(session, now)
                 session.execute(
-                    update(table)
-                    .where(this_key)
-                    .values(
-                        status_code=response.status_code,
-                        response_body=response.body,
-                        resource_id=response.resource_id,
-                    )
+                    _STORE_RESPONSE,
+                    names
+                    | {
+                        "r_status": response.status_code,
+                        "r_body": response.body,
+                        "r_resource": response.resource_id,
+                    },
                 )
                 try:
                     session.commit()
@@ -138,15 +132,40 @@ class IdempotencyStore:
         raise _still_in_progress()
 
 
-def _insert_if_absent(session: Session, record: dict):
-    """INSERT … ON CONFLICT DO NOTHING: a concurrent holder of the key makes us wait for its commit or rollback."""
-    table = IdempotencyRecord.__table__
-    return (
-        insert_with_conflict_clause(session, table)
-        .values(**record)
-        .on_conflict_do_nothing()
-        .returning(table.c.key)
+# Statements built once with bound parameters: building and cache-keying them per call cost more than running them
+# (this is on the path of every money-moving POST of every service).
+_TABLE = IdempotencyRecord.__table__
+_CLAIMS: dict[str, Any] = {}
+_THIS_KEY = and_(
+    _TABLE.c.tenant_id == bindparam("k_tenant"),
+    _TABLE.c.client_id == bindparam("k_client"),
+    _TABLE.c.operation == bindparam("k_operation"),
+    _TABLE.c.key == bindparam("k_key"),
+)
+_READ_KEY = select(_TABLE).where(_THIS_KEY)
+_DELETE_KEY = delete(_TABLE).where(_THIS_KEY)
+_STORE_RESPONSE = (
+    update(_TABLE)
+    .where(_THIS_KEY)
+    .values(
+        status_code=bindparam("r_status", type_=_TABLE.c.status_code.type),
+        response_body=bindparam("r_body", type_=_TABLE.c.response_body.type),
+        resource_id=bindparam("r_resource", type_=_TABLE.c.resource_id.type),
     )
+)
+
+
+def _claim_statement(session: Session):
+    """INSERT … ON CONFLICT DO NOTHING: a concurrent holder of the key makes us wait for its commit or rollback.
+    Executed with the record as parameters; one statement per dialect."""
+    dialect = session.get_bind().dialect.name
+    statement = _CLAIMS.get(dialect)
+    if statement is None:
+        statement = (
+            insert_with_conflict_clause(session, _TABLE).on_conflict_do_nothing().returning(_TABLE.c.key)
+        )
+        _CLAIMS[dialect] = statement
+    return statement
 
 
 def _replay(existing, fingerprint: str) -> StoredResponse:

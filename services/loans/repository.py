@@ -8,6 +8,7 @@ from functools import cache
 
 from sqlalchemy import (
     Date,
+    Table,
     and_,
     bindparam,
     case,
@@ -47,26 +48,48 @@ def _locked(query, for_update: bool):
     return query.with_for_update() if for_update else query
 
 
+@cache
+def _insert_into(table: Table):
+    return insert(table)
+
+
 def insert_rows(session: Session, *rows) -> None:
     """Core inserts of new model instances (the decision's hot path: the ORM's unit of work costs more than the
-    statements). The instances stay transient; they are only read afterwards."""
+    statements). One statement per table, the row as its parameters. The instances stay transient."""
     for row in rows:
         table = type(row).__table__
         session.execute(
-            insert(table).values({column.name: getattr(row, column.name) for column in table.columns})
+            _insert_into(table), {column.name: getattr(row, column.name) for column in table.columns}
         )
 
 
-def set_consent_status(session: Session, consent: LendingConsent, status: str, at: datetime) -> None:
-    """A Core update of a consent's status (the caller holds its row lock); the loaded instance is kept in step."""
-    table = LendingConsent.__table__
-    session.execute(
-        update(table)
-        .where(table.c.tenant_id == consent.tenant_id, table.c.consent_id == consent.consent_id)
-        .values(status=status, status_updated_at=at)
+_CONSENTS = LendingConsent.__table__
+_CONSENT_ROW_LOCKED = (
+    select(_CONSENTS)
+    .where(_CONSENTS.c.tenant_id == bindparam("tenant_id"), _CONSENTS.c.consent_id == bindparam("consent_id"))
+    .with_for_update()
+)
+_SET_CONSENT_STATUS = (  # an UPDATE's bound names may not be its columns' names
+    update(_CONSENTS)
+    .where(_CONSENTS.c.tenant_id == bindparam("b_tenant"), _CONSENTS.c.consent_id == bindparam("b_consent"))
+    .values(
+        status=bindparam("new_status", type_=_CONSENTS.c.status.type),
+        status_updated_at=bindparam("at", type_=_CONSENTS.c.status_updated_at.type),
     )
-    session.expunge(consent)  # not flushed again by the unit of work
-    consent.status, consent.status_updated_at = status, at
+)
+
+
+def consent_row_locked(session: Session, tenant_id: str, consent_id: str):
+    """A consent as a Core row under its row lock (the decision's path: no ORM identity-map load)."""
+    return session.execute(_CONSENT_ROW_LOCKED, {"tenant_id": tenant_id, "consent_id": consent_id}).first()
+
+
+def set_consent_status(session: Session, tenant_id: str, consent_id: str, status: str, at: datetime) -> None:
+    """A Core update of a consent's status; the caller holds its row lock."""
+    session.execute(
+        _SET_CONSENT_STATUS,
+        {"b_tenant": tenant_id, "b_consent": consent_id, "new_status": status, "at": at},
+    )
 
 
 def consent(

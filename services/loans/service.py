@@ -410,12 +410,13 @@ def _application_body(application: LoanApplication, decision: CreditDecision, tz
     return data
 
 
-def _usable_consent(session: Session, caller: Caller, consent_id: str, now: datetime) -> LendingConsent:
+def _usable_consent(session: Session, caller: Caller, consent_id: str, now: datetime):
+    """The consent as a locked Core row, when this customer's token may use it now."""
     if not caller.is_customer:
         raise Forbidden(message="an application needs the customer's token (authorization code grant)")
     if caller.intent_id != consent_id:
         raise ConsentNotUsable(message="the token was issued for another consent", path="Data.ConsentId")
-    consent = repository.consent(session, caller.tenant_id, consent_id, for_update=True)
+    consent = repository.consent_row_locked(session, caller.tenant_id, consent_id)
     if consent is None or consent.client_id != caller.client_id or consent.customer_id != caller.subject:
         raise ConsentNotUsable(
             message="the consent is not this customer's with this client", path="Data.ConsentId"
@@ -525,9 +526,8 @@ def create_application(
             offer_expires_at=now + timedelta(days=OFFER_VALIDITY_DAYS) if approved else None,
             created_at=now,
         )
-        repository.set_consent_status(
-            session, consent, transition(CONSENT_TRANSITIONS, "consent", consent.status, "COND"), now
-        )
+        consumed = transition(CONSENT_TRANSITIONS, "consent", consent.status, "COND")
+        repository.set_consent_status(session, caller.tenant_id, consent_id, consumed, now)
         repository.insert_rows(session, decision, application)
         body = _envelope(
             _application_body(application, decision, now.tzinfo),
