@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,9 @@ decision_app = typer.Typer(help="Credit decisions of the Lending API.", no_args_
 app.add_typer(decision_app, name="decision")
 console = Console(stderr=True)
 DEMO_TENANT = "demo"
+# The demo tenant's developer-portal login: fixed and published (README), so it opens sandbox data only.
+DEMO_PORTAL_EMAIL = "demo@sandbox.test"
+DEMO_PORTAL_PASSWORD = "sandbox-demo"
 
 
 class UsageError(Exception):
@@ -154,28 +158,50 @@ def up(
         raise UsageError(str(exc)) from None
     Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
     stack, tenants = _prepare(settings)
-    token = _demo_token(settings, tenants) if demo else None
+    demo_tenant = (
+        provision_demo(Path(settings.var_dir), tenants, stack.databases["gateway"]) if demo else None
+    )
     stack.dispose()
     children_env = supervisor.child_environment(settings, internal_token_for(settings))
     children = supervisor.start_children(settings, children_env)
     try:
         supervisor.wait_until_ready(settings, children)
         if with_demo:  # after the bank is ready: the shop registers itself at start
-            children.append(supervisor.start_demo_shop(settings, children_env, token))
+            assert demo_tenant is not None  # --with-demo without --no-demo, checked above
+            children.append(supervisor.start_demo_shop(settings, children_env, demo_tenant.token))
             supervisor.wait_until_shop_ready(children[-1])
     except supervisor.StartupError as exc:
         supervisor.stop_children(children)
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    _print_banner(settings, token, supervisor.demo_shop_port() if with_demo else None)
+    _print_banner(settings, demo_tenant, supervisor.demo_shop_port() if with_demo else None)
     raise typer.Exit(supervisor.supervise(children))
 
 
-def _demo_token(settings: KitSettings, tenants) -> str:
+@dataclass(frozen=True)
+class DemoTenant:
+    token: str
+    portal_email: str | None  # who signs in to the portal as the demo tenant; None: no account could be made
+
+
+def provision_demo(var_dir: Path, tenants, gateway_db) -> DemoTenant:
+    """The demo tenant, its initial access token and its portal login, made on the first `openbank up` and found
+    again on every later one (no second tenant, no second account)."""
+    from gateway.portal.service import ensure_developer_account
+
+    token = _demo_token(var_dir, tenants)
+    account = ensure_developer_account(
+        gateway_db, tenant_id=DEMO_TENANT, email=DEMO_PORTAL_EMAIL, password=DEMO_PORTAL_PASSWORD,
+        initial_access_token=token,
+    )  # fmt: skip
+    return DemoTenant(token, account.email if account is not None else None)
+
+
+def _demo_token(var_dir: Path, tenants) -> str:
     """The demo tenant's initial access token: created once, then read back from var/ on every start."""
     from openbank_kit.errors import NotFound
 
-    path = Path(settings.var_dir) / f"{DEMO_TENANT}-initial-access-token"
+    path = var_dir / f"{DEMO_TENANT}-initial-access-token"
     try:
         tenants.get_active(DEMO_TENANT)
     except NotFound:
@@ -194,7 +220,7 @@ def _demo_token(settings: KitSettings, tenants) -> str:
     return token
 
 
-def _print_banner(settings: KitSettings, token: str | None, shop_port: int | None = None) -> None:
+def _print_banner(settings: KitSettings, demo: DemoTenant | None, shop_port: int | None = None) -> None:
     gateway = settings.url_of("gateway")
     lines = [
         "",
@@ -213,9 +239,18 @@ def _print_banner(settings: KitSettings, token: str | None, shop_port: int | Non
         "Tenant demo",
         "  persona login     zhang.wei / sandbox / one-time code 123456 (all personas: GET /sandbox/v1/personas)",
     ]
-    if token:
+    if demo is not None:
+        if demo.portal_email == DEMO_PORTAL_EMAIL:
+            lines.append(
+                f"  portal login      {DEMO_PORTAL_EMAIL} / {DEMO_PORTAL_PASSWORD} at {gateway}/portal/sign-in"
+                "  (sandbox only: a published password)"
+            )
+        elif demo.portal_email:  # someone signed up as team "demo" before `openbank up` provisioned it
+            lines.append(f"  portal login      {demo.portal_email} (the account that owns tenant demo)")
+        else:
+            lines.append(f"  portal login      none: {DEMO_PORTAL_EMAIL} already belongs to another tenant")
         lines.append(
-            f"  initial access token  {token}  (also in {Path(settings.var_dir) / 'demo-initial-access-token'})"
+            f"  initial access token  {demo.token}  (also in {Path(settings.var_dir) / 'demo-initial-access-token'})"
         )
     lines += [
         "",

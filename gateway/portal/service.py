@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from joserfc.jwk import ECKey
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from gateway.models import OAuthClient
 from gateway.oauth.clients import ClientRegistry, InvalidClientMetadata
@@ -68,6 +69,49 @@ class FormErrors(Exception):
 
 def hash_password(password: str, salt: bytes) -> str:
     return hashlib.scrypt(password.encode(), salt=salt, maxmem=64 * 1024 * 1024, **SCRYPT).hex()
+
+
+def ensure_developer_account(
+    db: Database, *, tenant_id: str, email: str, password: str, initial_access_token: str
+) -> DeveloperAccount | None:
+    """The developer account owning `tenant_id`, made with `email` and `password` when the tenant has none yet
+    (`openbank up` gives the demo tenant its documented login this way). Idempotent: an existing account keeps its
+    email and password, only its copy of the initial access token is brought up to date (the CLI replaces a lost
+    token). None: the tenant has no account and `email` already belongs to another tenant's."""
+    email = email.strip().lower()
+    assert (
+        EMAIL.match(email) and PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS
+    )  # the sign-up rules
+    for _attempt in range(2):
+        with db.write_session() as session:
+            account = session.scalar(select(DeveloperAccount).where(DeveloperAccount.tenant_id == tenant_id))
+            if account is None:
+                if (
+                    session.scalar(select(DeveloperAccount).where(DeveloperAccount.email == email))
+                    is not None
+                ):
+                    return None
+                salt = secrets.token_bytes(16)
+                account = DeveloperAccount(
+                    developer_id=new_id("dev"), email=email, password_scrypt=hash_password(password, salt),
+                    password_salt=salt.hex(), tenant_id=tenant_id, initial_access_token=initial_access_token,
+                    created_at=wall_clock(),
+                )  # fmt: skip
+            elif account.initial_access_token == initial_access_token:
+                session.expunge(account)
+                return account
+            account.initial_access_token = initial_access_token
+            session.add(account)
+            try:
+                session.commit()
+            except IntegrityError:
+                # A concurrent sign-up took the email or the tenant's account first: the next pass reads it.
+                session.rollback()
+                continue
+            session.refresh(account)
+            session.expunge(account)
+            return account
+    return None
 
 
 @dataclass(frozen=True)

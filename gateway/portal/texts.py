@@ -104,6 +104,8 @@ PAIRS: dict[str, tuple[str, str]] = {
     "signature_header": ("签名头", "Signature header"), "claims": ("内容", "Claims"),
     "next_attempt": ("下次尝试", "Next attempt"), "no_records": ("暂无记录", "Nothing yet"),
     "resource": ("资源", "Resource"), "response": ("响应状态", "Response status"),
+    "response_body": ("接收方响应内容", "What the receiver answered"), "characters": ("个字符", "characters"),
+    "truncated": ("已截断，仅保留开头部分", "truncated: only the start is kept"),
     # quickstart
     "quickstart_intro": ("以下命令已填入您的租户数据，可直接复制运行（需要 curl 和 jq）。",
                          "These commands carry your tenant's real values: copy and run them (curl and jq needed)."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from openbank_cli.main import DEMO_PORTAL_EMAIL, DEMO_PORTAL_PASSWORD
 from tests.e2e.conftest import PROCESSES, nothing_listens_on, start_up, stop
 
 
@@ -60,6 +62,16 @@ def test_up_serves_every_process_and_stops_cleanly_then_reuses_its_data(up_env):
     process, banner = start_up(up_env)
     try:
         assert demo_token in banner  # same data, same token
+        # The demo tenant's portal login, printed and working after a restart (one account, not a second one).
+        assert f"portal login      {DEMO_PORTAL_EMAIL} / {DEMO_PORTAL_PASSWORD}" in banner
+        with httpx.Client(base_url=gateway) as browser:
+            page = browser.get("/portal/sign-in")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+            signed_in = browser.post("/portal/sign-in", data={"csrf": csrf, "email": DEMO_PORTAL_EMAIL,
+                                                              "password": DEMO_PORTAL_PASSWORD})  # fmt: skip
+            assert signed_in.status_code == 303 and signed_in.headers["location"] == "/portal"
+            dashboard = browser.get("/portal").text
+            assert 'id="tenant-id">demo<' in dashboard and demo_token in dashboard
         again = httpx.post(f"{gateway}/sandbox/v1/tenants", json={"Name": "team-e2e"}, timeout=30)
         assert again.status_code == 409  # the tenant made in the first run is still there
     finally:

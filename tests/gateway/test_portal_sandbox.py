@@ -100,7 +100,7 @@ def test_the_api_call_log_shows_the_tenants_calls(stack, developers):
 def test_event_deliveries_show_attempts_and_the_signed_set_and_can_be_redelivered(stack, developers):
     developer = developers()
     pisp = make_pisp(stack, developer.tenant_id, developer.initial_access_token)
-    receiver = Receiver(status=500)
+    receiver = Receiver(status=500, body=b"<error>quota & limits</error>", content_type="application/xml")
     try:
         _subscribe(pisp, receiver.url)
         _paid(pisp)
@@ -109,6 +109,9 @@ def test_event_deliveries_show_attempts_and_the_signed_set_and_can_be_redelivere
         assert page.status_code == 200
         ids = re.findall(r'data-delivery-id="([^"]+)"', page.text)
         assert ids and 'data-test="attempt"' in page.text and "HTTP 500" in page.text
+        # What the receiver answered, escaped as text: the partner's own markup never renders in the portal.
+        assert 'data-test="attempt-response"' in page.text and "application/xml" in page.text
+        assert "&lt;error&gt;quota &amp; limits&lt;/error&gt;" in page.text
         assert ISSUER in page.text and "&#34;typ&#34;" in page.text  # the SET's header and claims, decoded
         receiver.status = 202
         redelivered = developer.post(

@@ -65,7 +65,8 @@ class EventDelivery(SQLModel, table=True):
     callback_url: str = Field(max_length=500)
     fault: str | None = Field(default=None, max_length=40)
     status: str = Field(max_length=16)
-    attempts: Any = Field(sa_column=Column(JSON, nullable=False))  # [{AttemptedAt, ResponseStatus, ...}]
+    # [{AttemptedAt, ResponseStatus, LatencyMs, Error, ResponseContentType, ResponseBody (≤ 2,048 chars), ...}]
+    attempts: Any = Field(sa_column=Column(JSON, nullable=False))
     next_attempt_at: datetime = Field(sa_type=UtcDateTime)  # wall clock; also the lease end while claimed
     set_jwt: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # signed once, re-sent
 

@@ -3,8 +3,10 @@ inspector, and the push dispatcher (`deliver_due`, driven by a thread in the app
 
 from __future__ import annotations
 
+import codecs
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
@@ -27,6 +29,11 @@ BASE = "/open-banking/v4.0"
 FAULT_HEADER = "x-openbank-fault"
 WEBHOOK_FAILURE = "webhook-failure"
 MAX_EVENTS_PER_POLL = 100
+# What an attempt keeps of the receiver's answer, for a partner debugging its webhook in the inspector.
+RESPONSE_BODY_MAX_CHARS = 2048
+RESPONSE_READ_CHUNK_BYTES = 1024
+RESPONSE_CONTENT_TYPE_MAX_CHARS = 200
+ERROR_MAX_CHARS = 300
 SCOPES = ("payments", "accounts")
 
 
@@ -163,8 +170,8 @@ def delete_subscription(db: Database, caller: Caller, subscription_id: str) -> N
         ).all()
         for delivery in pending:
             delivery.status = "DEAD_LETTERED"
-            delivery.attempts = [*delivery.attempts, {"AttemptedAt": wall_clock().isoformat(),
-                                 "ResponseStatus": None, "LatencyMs": 0, "Error": "subscription deleted"}]  # fmt: skip
+            not_sent = AttemptOutcome(status=None, error="subscription deleted", latency_ms=0)
+            delivery.attempts = [*delivery.attempts, not_sent.record(wall_clock())]
             session.add(delivery)
         session.delete(sub)
         session.commit()
@@ -245,11 +252,16 @@ def publish(db: Database, tenant_id: str, body: dict) -> tuple[int, dict]:
 
 
 # --- sandbox inspector -------------------------------------------------------------------------------------
+# Attempts recorded before the response body was kept lack these keys: shown as "nothing received".
+_ATTEMPT_DEFAULTS = {"ResponseContentType": None, "ResponseBody": None, "ResponseBodyTruncated": False}
+
+
 def _delivery_body(delivery: EventDelivery, event: EventRecord) -> dict:
+    attempts = [{**_ATTEMPT_DEFAULTS, **attempt} for attempt in delivery.attempts]
     return {
         "DeliveryId": delivery.delivery_id, "EventId": event.event_id, "Jti": event.jti,
         "ClientId": delivery.client_id, "CallbackUrl": delivery.callback_url, "EventType": event.event_type,
-        "ResourceId": event.subject.get("ResourceId"), "Status": delivery.status, "Attempts": delivery.attempts,
+        "ResourceId": event.subject.get("ResourceId"), "Status": delivery.status, "Attempts": attempts,
         "NextAttemptAt": delivery.next_attempt_at.isoformat() if delivery.status == "PENDING" else None,
         "SetJwt": delivery.set_jwt,
     }  # fmt: skip
@@ -281,6 +293,42 @@ def redeliver(db: Database, tenant_id: str, delivery_id: str) -> dict:
 
 
 # --- push --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """One POST to a CallbackUrl as the inspector shows it. `status` None: no HTTP answer (connection error,
+    simulated failure); then there is no body either and `error` says why."""
+
+    status: int | None
+    error: str | None
+    latency_ms: int
+    content_type: str | None = None
+    body: str | None = None
+    body_truncated: bool = False
+
+    def record(self, attempted_at: datetime) -> dict:
+        return {
+            "AttemptedAt": attempted_at.isoformat(), "ResponseStatus": self.status, "LatencyMs": self.latency_ms,
+            "Error": self.error, "ResponseContentType": self.content_type, "ResponseBody": self.body,
+            "ResponseBodyTruncated": self.body_truncated,
+        }  # fmt: skip
+
+
+def read_body_prefix(response: httpx.Response, max_chars: int) -> tuple[str, bool]:
+    """The first `max_chars` characters of a streamed body, decoded as UTF-8 (bad bytes replaced), and whether
+    more followed. Reads at most about 4·max_chars bytes (a character is at most 4 bytes): a receiver answering
+    megabytes costs the dispatcher no more than that."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    text = ""
+    for chunk in response.iter_bytes(chunk_size=RESPONSE_READ_CHUNK_BYTES):
+        text += decoder.decode(chunk)
+        if len(text) > max_chars:
+            return text[:max_chars], True
+    text += decoder.decode(b"", final=True)  # a character cut at the very end becomes U+FFFD
+    if len(text) > max_chars:
+        return text[:max_chars], True
+    return text, False
+
+
 class Dispatcher:
     """Claims due deliveries, POSTs the signed SET to {CallbackUrl}/event-notifications, records every attempt.
 
@@ -318,32 +366,39 @@ class Dispatcher:
             session.commit()
             return claimed
 
-    def _send(self, url: str, fault: str | None, set_jwt: str) -> tuple[int | None, str | None, int]:
+    def _send(self, url: str, fault: str | None, set_jwt: str) -> AttemptOutcome:
         started = time.monotonic()
         if fault == WEBHOOK_FAILURE:
-            return None, "simulated receiver failure (x-openbank-fault: webhook-failure)", 0
+            return AttemptOutcome(None, "simulated receiver failure (x-openbank-fault: webhook-failure)", 0)
         try:
-            response = self.http.post(
-                url.rstrip("/") + "/event-notifications", content=set_jwt,
+            # Streamed, so only the part of the body the inspector keeps is ever read.
+            with self.http.stream(
+                "POST", url.rstrip("/") + "/event-notifications", content=set_jwt,
                 headers={"Content-Type": "application/jwt", "Accept": "application/json"},
-            )  # fmt: skip
+            ) as response:  # fmt: skip
+                body, truncated = read_body_prefix(response, RESPONSE_BODY_MAX_CHARS)
         except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:300], int((time.monotonic() - started) * 1000)
-        latency = int((time.monotonic() - started) * 1000)
-        error = None if response.is_success else f"HTTP {response.status_code}"
-        return response.status_code, error, latency
+            # No answer, or it broke off mid-body: the error text is what the partner gets to see.
+            latency_ms = int((time.monotonic() - started) * 1000)
+            return AttemptOutcome(None, f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS], latency_ms)
+        latency_ms = int((time.monotonic() - started) * 1000)
+        content_type = response.headers.get("content-type")
+        return AttemptOutcome(
+            status=response.status_code,
+            error=None if response.is_success else f"HTTP {response.status_code}",
+            latency_ms=latency_ms,
+            content_type=content_type[:RESPONSE_CONTENT_TYPE_MAX_CHARS] if content_type is not None else None,
+            body=body,
+            body_truncated=truncated,
+        )
 
-    def _record(
-        self, delivery_id: str, now: datetime, status: int | None, error: str | None, latency: int
-    ) -> None:
+    def _record(self, delivery_id: str, now: datetime, outcome: AttemptOutcome) -> None:
         with self.db.write_session() as session:
             delivery = session.get(EventDelivery, delivery_id, with_for_update=True)
             if delivery is None or delivery.status != "PENDING":
                 return  # the tenant was reset or the subscription deleted meanwhile
-            attempt = {"AttemptedAt": now.isoformat(), "ResponseStatus": status, "LatencyMs": latency,
-                       "Error": error}  # fmt: skip
-            delivery.attempts = [*delivery.attempts, attempt]
-            if error is None:
+            delivery.attempts = [*delivery.attempts, outcome.record(now)]
+            if outcome.error is None:
                 delivery.status = "DELIVERED"
                 event = session.get(EventRecord, delivery.event_seq)
                 if event is not None and event.acked_at is None:
@@ -363,8 +418,7 @@ class Dispatcher:
         now = now or wall_clock()
         claimed = self._claim(now, batch)
         for delivery_id, url, fault, set_jwt in claimed:
-            status, error, latency = self._send(url, fault, set_jwt)
-            self._record(delivery_id, now, status, error, latency)
+            self._record(delivery_id, now, self._send(url, fault, set_jwt))
         return len(claimed)
 
     def start(self, interval_s: float) -> None:

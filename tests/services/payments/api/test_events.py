@@ -39,10 +39,11 @@ def dispatcher(stack):
 
 
 class Receiver:
-    """A partner's event-notification endpoint on 127.0.0.1: records each POST, answers `status`."""
+    """A partner's event-notification endpoint on 127.0.0.1: records each POST, answers `status` with `body`
+    (and a Content-Type header when `content_type` is set)."""
 
-    def __init__(self, status: int = 202):
-        self.status = status
+    def __init__(self, status: int = 202, body: bytes = b"", content_type: str | None = None):
+        self.status, self.body, self.content_type = status, body, content_type
         self.received: list[tuple[str, str, bytes]] = []
         receiver = self
 
@@ -51,8 +52,11 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((self.path, self.headers["Content-Type"], body))
                 self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
+                if receiver.content_type is not None:
+                    self.send_header("Content-Type", receiver.content_type)
+                self.send_header("Content-Length", str(len(receiver.body)))
                 self.end_headers()
+                self.wfile.write(receiver.body)
 
             def log_message(self, *args):
                 pass
@@ -290,6 +294,65 @@ def test_failing_receiver_backs_off_dead_letters_and_redeliver_requeues(pisp, re
     statuses = {d["DeliveryId"]: d["Status"] for d in _inspector(pisp)}
     assert statuses[dead[0]["DeliveryId"]] == "DELIVERED"
     assert list(statuses.values()).count("DEAD_LETTERED") == 1
+
+
+def test_the_inspector_shows_the_body_and_content_type_a_receiver_answered_with(pisp, receiver, dispatcher):
+    receiver.status, receiver.content_type = 200, "application/json; charset=utf-8"
+    receiver.body = '{"Received": true, "Note": "已收到"}'.encode()
+    _subscribe(pisp, receiver.url, EventTypes=[RESOURCE_UPDATE])
+    _paid(pisp)
+    assert dispatcher.deliver_due(wall_clock()) == 2
+    deliveries = _inspector(pisp)
+    assert {d["Status"] for d in deliveries} == {"DELIVERED"}
+    for delivery in deliveries:
+        (attempt,) = delivery["Attempts"]
+        assert attempt["ResponseStatus"] == 200 and attempt["Error"] is None
+        assert attempt["ResponseContentType"] == "application/json; charset=utf-8"
+        assert attempt["ResponseBody"] == '{"Received": true, "Note": "已收到"}'
+        assert attempt["ResponseBodyTruncated"] is False
+
+
+def test_a_failing_receivers_long_answer_is_kept_truncated_and_flagged_on_every_attempt(
+    pisp, receiver, dispatcher
+):
+    # 9,000+ characters, multi-byte ones among them, and a byte that is not UTF-8 at the start.
+    text = "处理失败 internal error; " * 400
+    receiver.status, receiver.content_type = 500, "text/plain"
+    receiver.body = b"\xff" + text.encode()
+    _subscribe(pisp, receiver.url, EventTypes=[RESOURCE_UPDATE])
+    _paid(pisp)
+    now = wall_clock()
+    dispatcher.deliver_due(now)
+    dispatcher.deliver_due(
+        now + timedelta(seconds=1)
+    )  # the first retry: both attempts keep what was answered
+    deliveries = _inspector(pisp)
+    assert {d["Status"] for d in deliveries} == {"PENDING"} and len(deliveries) == 2
+    expected = ("\ufffd" + text)[:2048]
+    for delivery in deliveries:
+        assert len(delivery["Attempts"]) == 2
+        for attempt in delivery["Attempts"]:
+            assert attempt["ResponseStatus"] == 500 and attempt["Error"] == "HTTP 500"
+            assert attempt["ResponseContentType"] == "text/plain"
+            assert attempt["ResponseBody"] == expected
+            assert attempt["ResponseBodyTruncated"] is True
+
+
+def test_a_receiver_that_cannot_be_reached_keeps_the_error_and_no_response(pisp, dispatcher):
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on once the socket is closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    _subscribe(pisp, f"http://127.0.0.1:{port}/tpp", EventTypes=[RESOURCE_UPDATE])
+    _paid(pisp)
+    dispatcher.deliver_due(wall_clock())
+    attempts = [d["Attempts"][0] for d in _inspector(pisp)]
+    assert len(attempts) == 2
+    for attempt in attempts:
+        assert attempt["ResponseStatus"] is None and attempt["Error"].startswith("ConnectError")
+        assert attempt["ResponseBody"] is None and attempt["ResponseContentType"] is None
+        assert attempt["ResponseBodyTruncated"] is False
 
 
 def test_webhook_failure_fault_fails_every_delivery_without_calling_the_receiver(pisp, receiver, dispatcher):
