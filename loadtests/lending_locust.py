@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from locust import FastHttpUser, HttpUser, constant_throughput, events, task
 
-from loadtests.processes import WorkList
+from loadtests.processes import WorkList, fixed_rate, stagger_start
 
 _WORK = WorkList()
 _NOOP: dict = {}
@@ -34,11 +34,18 @@ def _load_work(environment, **_kwargs) -> None:
     _JOURNEY.update(prepared.get("Journey", {}))
 
 
+DECISION_RATE_PER_USER = float(os.environ.get("LENDING_BENCH_PER_USER_RATE", "5"))
+NOOP_RATE_PER_USER = 5.0
+
+
 class DecisionUser(FastHttpUser):  # geventhttpclient: less of the load generator's CPU per call
     """A partner backend sending decision calls at a fixed rate per user (rate = users × throughput)."""
 
     weight = int(os.environ.get("LENDING_BENCH_DECISION_USERS", "60"))
-    wait_time = constant_throughput(float(os.environ.get("LENDING_BENCH_PER_USER_RATE", "5")))
+    wait_time = fixed_rate(DECISION_RATE_PER_USER)
+
+    def on_start(self) -> None:
+        stagger_start(self, DECISION_RATE_PER_USER)
 
     @task
     def decide(self) -> None:
@@ -63,7 +70,10 @@ class NoOpUser(FastHttpUser):
     """An authenticated no-op through the same gateway (token check, caller assertion, proxy, service)."""
 
     weight = int(os.environ.get("LENDING_BENCH_NOOP_USERS", "4"))
-    wait_time = constant_throughput(5)
+    wait_time = fixed_rate(NOOP_RATE_PER_USER)
+
+    def on_start(self) -> None:
+        stagger_start(self, NOOP_RATE_PER_USER)
 
     @task
     def whoami(self) -> None:

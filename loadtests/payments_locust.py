@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 
-from locust import HttpUser, constant_throughput, events, task
+from locust import HttpUser, events, task
 
-from loadtests.processes import WorkList
+from loadtests.processes import WorkList, fixed_rate, stagger_start
 
 _WORK = WorkList()
 SETTLED = ("ACCC", "ACSC")  # same-bank settles at once
@@ -23,8 +23,14 @@ def _load_work(environment, **_kwargs) -> None:
         _WORK.items.extend(json.load(handle))
 
 
+PER_USER_RATE = float(os.environ.get("PAYMENTS_BENCH_PER_USER_RATE", "5"))
+
+
 class PaymentUser(HttpUser):
-    wait_time = constant_throughput(float(os.environ.get("PAYMENTS_BENCH_PER_USER_RATE", "5")))
+    wait_time = fixed_rate(PER_USER_RATE)
+
+    def on_start(self) -> None:
+        stagger_start(self, PER_USER_RATE)
 
     @task
     def pay(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -176,6 +177,28 @@ def _with_env(env: dict[str, str], build):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def stagger_start(user, per_user_rate: float, *, clock=time.monotonic, sleep=time.sleep) -> None:
+    """Call from a user's `on_start`, with `wait_time = fixed_rate(per_user_rate)`: waits a random part of one
+    interval, and the user's schedule starts there. Locust starts every user at once, and `constant_throughput`
+    paces each user from its creation, so its "fixed rate" arrives as one burst of all users per interval
+    (64 requests together every 2.6 s at 25/s) and latency measures the burst's queue, not the service."""
+    sleep(random.uniform(0, 1 / per_user_rate))  # gevent's sleep in a Locust process (patched)
+    user.paced_due_s = clock()
+
+
+def fixed_rate(per_user_rate: float, *, clock=time.monotonic):
+    """A Locust `wait_time`: the user's calls are due every 1/rate seconds from its staggered start, whatever
+    each call took (a late call is sent at once, and the schedule does not drift)."""
+    interval_s = 1 / per_user_rate
+
+    def wait_time(user) -> float:
+        now = clock()
+        user.paced_due_s = getattr(user, "paced_due_s", now) + interval_s
+        return max(0.0, user.paced_due_s - now)
+
+    return wait_time
 
 
 class WorkList:
