@@ -71,6 +71,16 @@ def hash_password(password: str, salt: bytes) -> str:
     return hashlib.scrypt(password.encode(), salt=salt, maxmem=64 * 1024 * 1024, **SCRYPT).hex()
 
 
+def _new_account(email: str, password: str, tenant_id: str, initial_access_token: str) -> DeveloperAccount:
+    """A developer account (not yet stored) with its own salt and the password's scrypt hash."""
+    salt = secrets.token_bytes(16)
+    return DeveloperAccount(
+        developer_id=new_id("dev"), email=email, password_scrypt=hash_password(password, salt),
+        password_salt=salt.hex(), tenant_id=tenant_id, initial_access_token=initial_access_token,
+        created_at=wall_clock(),
+    )  # fmt: skip
+
+
 def ensure_developer_account(
     db: Database, *, tenant_id: str, email: str, password: str, initial_access_token: str
 ) -> DeveloperAccount | None:
@@ -91,12 +101,7 @@ def ensure_developer_account(
                     is not None
                 ):
                     return None
-                salt = secrets.token_bytes(16)
-                account = DeveloperAccount(
-                    developer_id=new_id("dev"), email=email, password_scrypt=hash_password(password, salt),
-                    password_salt=salt.hex(), tenant_id=tenant_id, initial_access_token=initial_access_token,
-                    created_at=wall_clock(),
-                )  # fmt: skip
+                account = _new_account(email, password, tenant_id, initial_access_token)
             elif account.initial_access_token == initial_access_token:
                 session.expunge(account)
                 return account
@@ -223,16 +228,7 @@ class PortalService:
             created = self.tenants.create(team)
         except Conflict:
             raise FormErrors({"team": "team_taken"}) from None
-        salt = secrets.token_bytes(16)
-        account = DeveloperAccount(
-            developer_id=new_id("dev"),
-            email=email,
-            password_scrypt=hash_password(password, salt),
-            password_salt=salt.hex(),
-            tenant_id=created.tenant_id,
-            initial_access_token=created.initial_access_token,
-            created_at=wall_clock(),
-        )
+        account = _new_account(email, password, created.tenant_id, created.initial_access_token)
         try:
             with self.db.write_session() as session:
                 session.add(account)

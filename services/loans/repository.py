@@ -64,11 +64,13 @@ def insert_rows(session: Session, *rows) -> None:
 
 
 _CONSENTS = LendingConsent.__table__
-_CONSENT_ROW_LOCKED = (
-    select(_CONSENTS)
-    .where(_CONSENTS.c.tenant_id == bindparam("tenant_id"), _CONSENTS.c.consent_id == bindparam("consent_id"))
-    .with_for_update()
+_THIS_CONSENT = and_(
+    _CONSENTS.c.tenant_id == bindparam("tenant_id"), _CONSENTS.c.consent_id == bindparam("consent_id")
 )
+_CONSENT_ROW_LOCKED = select(_CONSENTS).where(_THIS_CONSENT).with_for_update()
+_CONSENT_PARTIES = select(
+    _CONSENTS.c.client_id, _CONSENTS.c.customer_id, _CONSENTS.c.status, _CONSENTS.c.product_id
+).where(_THIS_CONSENT)
 _SET_CONSENT_STATUS = (  # an UPDATE's bound names may not be its columns' names
     update(_CONSENTS)
     .where(_CONSENTS.c.tenant_id == bindparam("b_tenant"), _CONSENTS.c.consent_id == bindparam("b_consent"))
@@ -103,12 +105,7 @@ def consent(
 
 def consent_parties(session: Session, tenant_id: str, consent_id: str):
     """(client_id, customer_id, status, product_id) of a consent, or None: one Core row, no lock."""
-    table = LendingConsent.__table__
-    return session.execute(
-        select(table.c.client_id, table.c.customer_id, table.c.status, table.c.product_id).where(
-            table.c.tenant_id == tenant_id, table.c.consent_id == consent_id
-        )
-    ).first()
+    return session.execute(_CONSENT_PARTIES, {"tenant_id": tenant_id, "consent_id": consent_id}).first()
 
 
 def application(

@@ -429,7 +429,6 @@ def _usable_consent(session: Session, caller: Caller, consent_id: str, now: date
 
 @dataclass(frozen=True)
 class _PrefetchedProfile:
-    product_type: ProductType
     found: dict | None = None
     error: ServiceUnavailable | None = None
 
@@ -444,7 +443,8 @@ def _prefetch_profile(
 ) -> _PrefetchedProfile | None:
     """The ledger's profile, asked before the decision's transaction opens: a pooled database connection is not
     held across the call to accounts (under load, the pool was the queue). Only for a consent that looks usable;
-    the transaction checks it again under its lock, and a replayed key never gets this far. None: not asked."""
+    the transaction checks it again under its lock, and a replayed key never gets this far (a consent's product
+    never changes, so neither does which profile it needs). None: not asked."""
     if not caller.is_customer or caller.intent_id != consent_id:
         return None
     with db.read_session() as session:
@@ -459,8 +459,8 @@ def _prefetch_profile(
     try:
         found = customer_profile(accounts, caller.tenant_id, caller.subject, product_type)
     except ServiceUnavailable as exc:  # raised in the transaction, only if the consent is still usable there
-        return _PrefetchedProfile(product_type, error=exc)
-    return _PrefetchedProfile(product_type, found=found)
+        return _PrefetchedProfile(error=exc)
+    return _PrefetchedProfile(found=found)
 
 
 def create_application(
@@ -482,7 +482,7 @@ def create_application(
     def create(session: Session, now: datetime) -> StoredResponse:
         consent = _usable_consent(session, caller, consent_id, now)
         product = PRODUCTS_BY_ID[consent.product_id]
-        if prefetched is not None and prefetched.product_type is product.product_type:
+        if prefetched is not None:
             profile = prefetched.profile()
         else:
             profile = customer_profile(accounts, caller.tenant_id, caller.subject, product.product_type)
