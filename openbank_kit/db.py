@@ -116,8 +116,12 @@ class Database:
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
+        """A read: it ends with COMMIT, not ROLLBACK. psycopg forgets every prepared statement of a connection on
+        ROLLBACK, so reads that rolled back (and the pool's reset after them) kept every statement from ever being
+        prepared: PostgreSQL parsed and planned each one on every call."""
         with self._read() as session:
             yield session
+            session.commit()
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:

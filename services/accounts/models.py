@@ -117,10 +117,30 @@ class LedgerHold(SQLModel, table=True):
     transaction_id: str | None = Field(default=None, max_length=40)  # the capture's ledger transaction
 
 
+class CustomerMonthFigures(SQLModel, table=True):
+    """A customer's figures for one closed calendar month (Asia/Shanghai), over their deposit accounts.
+
+    Derived from postings and kept because a closed month never changes: every posting is booked at its tenant's
+    current time, so nothing lands in a month that has ended (the world's history is loaded before the tenant
+    runs, and a reset empties this table with the rest). Written the first time a credit decision asks.
+    """
+
+    __tablename__ = "customer_month_figures"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(primary_key=True, max_length=40)
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    inflows_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    outflows_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    salary_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    salary_count: int
+    month_end_balance_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 TENANT_TABLES = TenantTables(
     service="accounts",
     world_tables=[Customer.__table__, Account.__table__, LedgerTransaction.__table__, Posting.__table__],
-    runtime_tables=[AccountAccessConsent.__table__, LedgerHold.__table__],
+    runtime_tables=[AccountAccessConsent.__table__, LedgerHold.__table__, CustomerMonthFigures.__table__],
 )
 
 ALL_TABLES = [
@@ -130,6 +150,7 @@ ALL_TABLES = [
     Posting.__table__,
     AccountAccessConsent.__table__,
     LedgerHold.__table__,
+    CustomerMonthFigures.__table__,
     TenantClock.__table__,
     IdempotencyRecord.__table__,
     WorldTemplate.__table__,
