@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 import httpx
 from fastapi import Depends, Request
 from joserfc import jwt
@@ -53,6 +54,11 @@ class GatewayKeys:
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
 
+    def fresh(self) -> KeySet | None:
+        """The cached keys while they are fresh, without waiting or fetching (None: ask `key_set`)."""
+        keys = self._keys
+        return keys if keys is not None and time.monotonic() - self._fetched_at <= JWKS_CACHE_S else None
+
     def key_set(self, *, refresh: bool = False) -> KeySet:
         with self._lock:
             age = time.monotonic() - self._fetched_at
@@ -64,14 +70,27 @@ class GatewayKeys:
             return self._keys
 
 
-def verify_caller(token: str | None, keys: GatewayKeys, issuer: str, service: str) -> Caller:
+def verify_caller(
+    token: str | None, keys: GatewayKeys, issuer: str, service: str, *, cached_only: bool = False
+) -> Caller | None:
+    """The caller named by a valid assertion. With `cached_only`, nothing blocks: None when the cached keys are
+    stale or do not verify it (the caller then verifies again, allowed to fetch the gateway's JWKS)."""
     if not token:
         raise Unauthorized(message="this route is reached through the gateway only")
     try:
-        try:
-            decoded = jwt.decode(token, keys.key_set(), algorithms=["ES256", "PS256"])
-        except JoseError:
-            decoded = jwt.decode(token, keys.key_set(refresh=True), algorithms=["ES256", "PS256"])
+        if cached_only:
+            cached = keys.fresh()
+            if cached is None:
+                return None
+            try:
+                decoded = jwt.decode(token, cached, algorithms=["ES256", "PS256"])
+            except JoseError:
+                return None
+        else:
+            try:
+                decoded = jwt.decode(token, keys.key_set(), algorithms=["ES256", "PS256"])
+            except JoseError:
+                decoded = jwt.decode(token, keys.key_set(refresh=True), algorithms=["ES256", "PS256"])
     except (JoseError, ValueError, httpx.HTTPError):
         raise Unauthorized(message="caller assertion not valid") from None
     claims = decoded.claims
@@ -93,10 +112,13 @@ def verify_caller(token: str | None, keys: GatewayKeys, issuer: str, service: st
     )
 
 
-def current_caller(request: Request) -> Caller:
+async def current_caller(request: Request) -> Caller:
+    """Verified on the event loop with the cached keys (CPU only); a JWKS fetch, when needed, runs in a thread.
+    An `async def` dependency: a plain `def` one costs a thread-pool hop on every request."""
     state = request.app.state
-    caller = verify_caller(
-        request.headers.get(CALLER_HEADER), state.gateway_keys, state.settings.issuer, state.service
+    arguments = (request.headers.get(CALLER_HEADER), state.gateway_keys, state.settings.issuer, state.service)
+    caller = verify_caller(*arguments, cached_only=True) or await anyio.to_thread.run_sync(
+        verify_caller, *arguments
     )
     bind_tenant_id(caller.tenant_id)
     return caller

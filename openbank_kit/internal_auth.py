@@ -31,7 +31,7 @@ def internal_token_for(settings: KitSettings) -> str:
     return token
 
 
-def require_internal_caller(request: Request) -> None:
+async def require_internal_caller(request: Request) -> None:
     expected: str = request.app.state.internal_token
     given = request.headers.get("authorization", "")
     scheme, _, token = given.partition(" ")

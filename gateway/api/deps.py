@@ -10,7 +10,7 @@ from gateway.models import Tenant
 from gateway.sandbox.service import TenantService
 
 
-def tenant_service(request: Request) -> TenantService:
+async def tenant_service(request: Request) -> TenantService:
     return request.app.state.tenant_service
 
 

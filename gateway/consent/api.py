@@ -34,7 +34,7 @@ COOKIE = "ob_authorization"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def journey(request: Request) -> AuthorizationJourney:
+async def journey(request: Request) -> AuthorizationJourney:
     return request.app.state.journey
 
 

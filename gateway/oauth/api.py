@@ -21,11 +21,11 @@ router = APIRouter(tags=["oauth"])
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
-def oauth_server(request: Request) -> AuthorizationServer:
+async def oauth_server(request: Request) -> AuthorizationServer:
     return request.app.state.oauth
 
 
-def client_registry(request: Request) -> ClientRegistry:
+async def client_registry(request: Request) -> ClientRegistry:
     return request.app.state.oauth.clients
 
 

@@ -51,7 +51,7 @@ HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Pol
                                       "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"}  # fmt: skip
 
 
-def portal_service(request: Request) -> PortalService:
+async def portal_service(request: Request) -> PortalService:
     return request.app.state.portal
 
 

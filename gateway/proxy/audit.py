@@ -83,7 +83,8 @@ class AuditLog:
                 pass
             try:
                 with self.db.write_session() as session:
-                    session.execute(insert(AuditRecord), [asdict(entry) for entry in batch])
+                    # Core (the table), not the ORM entity: the ORM's bulk path cost ~1 ms of the gateway's CPU per call.
+                    session.execute(insert(AuditRecord.__table__), [asdict(entry) for entry in batch])
                     session.commit()
             except Exception as exc:  # the trail must not take the gateway down; say what was lost
                 structlog.get_logger().error("audit records not written", count=len(batch), error=str(exc))

@@ -197,17 +197,18 @@ def credit_file(
     """One statement for the decision's hot path (it runs on every application): scalar subqueries over the
     bureau file, inquiries, blacklist (the given id numbers and the bureau's own), velocity and open loans."""
     today = now.date()
+    assert 1 <= len(id_numbers) <= 2  # the customer's, and their business's for an SME loan
+    person_id_number, business_id_number = (*id_numbers, None)[:2]
     row = session.execute(
-        _credit_file_statement(),
+        _credit_file_statement(tuple(sorted(inquiry_reasons)), tuple(product_ids)),
         {
             "tenant_id": tenant_id,
             "customer_id": customer_id,
-            "id_numbers": id_numbers,
+            "person_id_number": person_id_number,
+            "business_id_number": business_id_number,
             "since_1h": now - timedelta(hours=1),
             "three_months": today - timedelta(days=90),
             "six_months": today - timedelta(days=180),
-            "reasons": sorted(inquiry_reasons),
-            "product_ids": product_ids,
         },
     ).one()
     first_credit_on = row[0]
@@ -217,8 +218,10 @@ def credit_file(
 
 
 @cache
-def _credit_file_statement():
-    """Built once with bound parameters: building and keying a statement this size costs more than running it."""
+def _credit_file_statement(reasons: tuple[str, ...], product_ids: tuple[str, ...]):
+    """Built once with bound parameters: building and keying a statement this size costs more than running it.
+    No expanding (IN-list) parameters: those make SQLAlchemy render the statement again on every call. The reasons
+    and products are the process's constants, bound as fixed values."""
     tenant_id, customer_id = bindparam("tenant_id"), bindparam("customer_id")
     three_months, six_months = bindparam("three_months", type_=Date), bindparam("six_months", type_=Date)
     bca, inq = BureauCreditAccount, BureauInquiry
@@ -236,14 +239,15 @@ def _credit_file_statement():
     credit_inquiry = and_(
         inq.tenant_id == tenant_id,
         inq.customer_id == customer_id,
-        inq.reason.in_(bindparam("reasons", expanding=True)),
+        or_(*(inq.reason == bindparam(f"reason_{n}", value) for n, value in enumerate(reasons))),
         inq.inquired_on >= six_months,
     )
     subject = and_(BureauSubject.tenant_id == tenant_id, BureauSubject.customer_id == customer_id)
     listed = exists().where(
         FraudBlacklistEntry.tenant_id == tenant_id,
         or_(
-            FraudBlacklistEntry.id_number.in_(bindparam("id_numbers", expanding=True)),
+            FraudBlacklistEntry.id_number == bindparam("person_id_number"),
+            FraudBlacklistEntry.id_number == bindparam("business_id_number"),
             FraudBlacklistEntry.id_number == select(BureauSubject.id_number).where(subject).scalar_subquery(),
         ),
     )
@@ -273,7 +277,9 @@ def _credit_file_statement():
         .where(
             Loan.tenant_id == tenant_id,
             Loan.customer_id == customer_id,
-            Loan.product_id.in_(bindparam("product_ids", expanding=True)),
+            or_(
+                *(Loan.product_id == bindparam(f"product_{n}", value) for n, value in enumerate(product_ids))
+            ),
             Loan.status != "CLOSED",
         )
         .scalar_subquery(),

@@ -140,11 +140,52 @@ def test_no_token_and_no_interaction_id_outside_a_request() -> None:
 
 def test_own_client_has_explicit_timeouts_and_limits() -> None:
     with ServiceClient("http://127.0.0.1:8101", timeout_s=3.0, connect_timeout_s=1.0) as client:
-        inner = client._client
-        assert inner.timeout == httpx.Timeout(3.0, connect=1.0)
-        assert str(inner.base_url) == "http://127.0.0.1:8101"
+        pool = client._pool
+        assert (pool.timeout.connect_timeout, pool.timeout.read_timeout) == (1.0, 3.0)
+        assert (pool.host, pool.port) == ("127.0.0.1", 8101)
+        assert pool.retries is False and pool.pool.maxsize == http_client.POOL_MAX_KEEPALIVE_CONNECTIONS
         assert client.service_url == "http://127.0.0.1:8101"
-    assert inner.is_closed
+    assert pool.pool is None  # closed
+
+
+def test_own_pool_talks_to_a_real_server_and_retries_a_refused_connection() -> None:
+    """The urllib3 path end to end: a real uvicorn server, JSON both ways, headers, and an unreachable port."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    app = FastAPI()
+
+    @app.post("/internal/v1/echo")
+    async def echo(request: Request) -> dict:
+        return {"Body": await request.json(), "Key": request.headers.get("x-idempotency-key"),
+                "Authorization": request.headers.get("authorization")}  # fmt: skip
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            threading.Event().wait(0.02)
+        with ServiceClient(f"http://127.0.0.1:{port}", token_provider=lambda: "internal") as client:
+            for n in range(3):  # the connection is reused
+                answer = client.post(
+                    "/internal/v1/echo", json={"Amount": "1.00", "N": n}, idempotency_key=f"k-{n}"
+                )
+                assert answer.status_code == 200 and answer.is_success
+                assert answer.json() == {"Body": {"Amount": "1.00", "N": n}, "Key": f"k-{n}",
+                                         "Authorization": "Bearer internal"}  # fmt: skip
+                assert answer.headers["Content-Type"] == "application/json"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+    with pytest.raises(ServiceCallError) as caught:  # nothing listens there now
+        ServiceClient(f"http://127.0.0.1:{port}", max_retries=1, backoff_s=0.0).get("/x")
+    assert caught.value.attempts == 2
 
 
 def test_passed_in_client_is_not_closed() -> None:

@@ -12,7 +12,7 @@ from services.accounts.aisp_service import Page
 AISP_PREFIX = "/open-banking/v4.0/aisp"
 
 
-def this_page(request: Request) -> Page:
+async def this_page(request: Request) -> Page:
     # The gateway forwards the public path unchanged, so issuer + path is the URL the partner called.
     return Page(origin=request.app.state.settings.issuer, path=request.url.path)
 

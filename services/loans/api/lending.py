@@ -16,7 +16,7 @@ from services.loans.schemas import AcceptRequest, ApplicationRequest, ConsentReq
 router = APIRouter(prefix="/lending/v1", tags=["lending"])
 
 
-def _payments(request: Request) -> ServiceClient:
+async def _payments(request: Request) -> ServiceClient:
     return request.app.state.payments_client
 
 
