@@ -82,6 +82,8 @@ def create_app(
             app.state.audit.flush()
         ),  # the last batch of audit records is written before exit
     )
+    # The front door's checks wait on nothing but this process, unless its shared state lives in Redis.
+    app.state.front_door_checks_wait = bool(settings.redis_url)
     token = internal_token_for(settings)
     clients = service_clients or {}
     ports = [LocalTenantPort("gateway", db, TENANT_TABLES)]
@@ -92,6 +94,7 @@ def create_app(
         else PooledUpstream(settings.url_of(name), settings.internal_timeout_s)
         for name in BACKEND_SERVICES
     }
+    app.state.service_clients += list(app.state.service_http.values())  # closed with the app (their loop)
     internal_clients = {
         name: internal_client(settings, name, token, clients.get(name)) for name in BACKEND_SERVICES
     }

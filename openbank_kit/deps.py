@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from openbank_kit.async_db import AsyncDatabase
 from openbank_kit.db import Database
 from openbank_kit.http_client import ServiceClient
 
@@ -26,7 +27,12 @@ async def _issuer(request: Request) -> str:
     return request.app.state.settings.issuer
 
 
+async def _adb(request: Request) -> AsyncDatabase:
+    return request.app.state.adb
+
+
 DbDep = Annotated[Database, Depends(_db)]
+AsyncDbDep = Annotated[AsyncDatabase, Depends(_adb)]  # for async routes (openbank_kit/async_db.py)
 AccountsDep = Annotated[ServiceClient, Depends(_accounts)]  # services that move money through the ledger
 IssuerDep = Annotated[str, Depends(_issuer)]
 IdempotencyKeyDep = Annotated[str | None, Header(alias="x-idempotency-key")]

@@ -10,12 +10,16 @@ and payment paths make one such call each. Tests hand in their in-process httpx 
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import time
 from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from typing import Any, Protocol
 
+import aiohttp
+import anyio
 import httpx
 import urllib3
 
@@ -28,6 +32,7 @@ MAX_RETRIES_LIMIT = 10
 MAX_BACKOFF_S = 2.0
 # Connections kept open to one service (a process's thread pool is 40 threads; a burst opens more, then closes them).
 POOL_MAX_KEEPALIVE_CONNECTIONS = 20
+POOL_KEEPALIVE_S = 4.0  # under uvicorn's 5 s keep-alive: the client lets an idle connection go first
 
 
 class ServiceResponse(Protocol):
@@ -106,6 +111,8 @@ class ServiceClient:
         self._owns_client = client is None
         self._client = client
         self._pool: urllib3.HTTPConnectionPool | None = None
+        self._async_session: aiohttp.ClientSession | None = None
+        self._async_session_loop: asyncio.AbstractEventLoop | None = None
         if client is None:
             # Explicit limits; no proxy from the environment (urllib3 reads none); no retries of its own.
             self._pool = urllib3.connection_from_url(
@@ -149,6 +156,79 @@ class ServiceClient:
                 continue
             return response
         raise ServiceCallError(self.service_url, reason, attempts=attempts_allowed, response=last_response)
+
+    async def arequest(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> ServiceResponse:
+        """`request` for async routes, with the same retry rules: on the event loop through aiohttp's connections
+        (made in the running loop), or, for an injected (test) client, the sync call in a worker thread."""
+        if self._pool is None:
+            call = partial(
+                self.request, method, path, json=json, headers=headers, idempotency_key=idempotency_key
+            )
+            return await anyio.to_thread.run_sync(call)
+        method = method.upper()
+        retry_is_safe = method in IDEMPOTENT_METHODS or (method == "POST" and idempotency_key is not None)
+        attempts_allowed = 1 + (self.max_retries if retry_is_safe else 0)
+        reason = "no attempt made"
+        last_response: ServiceResponse | None = None
+        body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
+        session = self._aiohttp_session()
+        for attempt in range(attempts_allowed):
+            if attempt:
+                await anyio.sleep(min(self.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
+            try:
+                async with session.request(
+                    method, self.service_url + path, data=body, headers=self._headers(headers, idempotency_key, body),
+                    allow_redirects=False,
+                ) as answer:  # fmt: skip
+                    response = PooledResponse(answer.status, answer.headers, await answer.read())
+            except (aiohttp.ClientError, TimeoutError) as exc:  # connect errors, timeouts, broken connections
+                reason = f"{method} {path}: {type(exc).__name__}: {exc}".rstrip(": ")
+                if not retry_is_safe:
+                    reason += " (not retried: the request may or may not have been applied)"
+                last_response = None
+                continue
+            if retry_is_safe and response.status_code in RETRY_STATUS_CODES:
+                reason = f"{method} {path}: HTTP {response.status_code}"
+                last_response = response
+                continue
+            return response
+        raise ServiceCallError(self.service_url, reason, attempts=attempts_allowed, response=last_response)
+
+    async def aget(self, path: str, *, headers: dict[str, str] | None = None) -> ServiceResponse:
+        return await self.arequest("GET", path, headers=headers)
+
+    def _aiohttp_session(self) -> aiohttp.ClientSession:
+        """One session per event loop (a session belongs to the loop it was made in)."""
+        loop = asyncio.get_running_loop()
+        if self._async_session is None or self._async_session_loop is not loop or self._async_session.closed:
+            connector = aiohttp.TCPConnector(limit=POOL_MAX_KEEPALIVE_CONNECTIONS, limit_per_host=0,
+                                             keepalive_timeout=POOL_KEEPALIVE_S)  # fmt: skip
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=self.timeout.connect_timeout, sock_read=self.timeout.read_timeout
+            )
+            # No proxy from the environment (trust_env is False by default); no cookies between calls.
+            self._async_session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=timeout,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+            )
+            self._async_session_loop = loop
+        return self._async_session
+
+    async def aclose(self) -> None:
+        """Close the aiohttp connections (from the loop that made them: the app's lifespan)."""
+        if self._async_session is not None and not self._async_session.closed:
+            await self._async_session.close()
+        self._async_session = None
 
     def _send(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> ServiceResponse:
         if self._pool is None:  # an injected client keeps its own timeouts

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
+from openbank_kit.async_db import AsyncDatabase
 from openbank_kit.caller import GatewayKeys
 from openbank_kit.db import Database
 from openbank_kit.errors import install_error_handlers
@@ -46,17 +47,23 @@ def create_service_app(
         configure_logging(service, settings.log_level, json=settings.log_json)
         if migrate_on_start:
             upgrade(db, migrations_dir)
+        await app.state.adb.open()  # in this loop: the async pool belongs to the loop that serves requests
         if on_started is not None:
             on_started(app)
         yield
         if on_stopped is not None:
             on_stopped(app)
+        for client in app.state.service_clients:  # their aiohttp connections belong to this loop
+            await client.aclose()
+        await app.state.adb.close()
         db.dispose()
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.service = service
     app.state.settings = settings
     app.state.db = db
+    app.state.adb = AsyncDatabase(db, settings)  # the async routes' side of the same database
+    app.state.service_clients = []  # clients of other services whose async connections close with the app
     app.state.tenant_tables = tenant_tables
     app.state.migrations_dir = migrations_dir
     app.state.internal_token = internal_token_for(settings)

@@ -12,11 +12,9 @@ per-app toggles (docs/sandbox-api.md). Of the transport faults the first that ap
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import anyio
-from fastapi.responses import Response
 
 from openbank_kit.errors import ErrorCode, FieldInvalid, OBIEError, TooManyRequests
 from openbank_kit.faults import (
@@ -38,14 +36,6 @@ class GatewayTimeout(OBIEError):
     status_code = 504
     error_code = ErrorCode.UNEXPECTED_ERROR
     message = "The bank did not answer in time; retry later (sandbox fault bank-timeout)"
-
-
-@dataclass(frozen=True)
-class Delayed:
-    """The front door's answer once `wait_ms` has passed: `resume` forwards (slow-response) or refuses."""
-
-    wait_ms: int
-    resume: Callable[[], Response]
 
 
 def requested(headers: Mapping[str, str]) -> frozenset[str]:
@@ -85,6 +75,6 @@ def refuse(action: str | None) -> None:
 
 
 async def pause(wait_ms: int) -> None:
-    """Wait without holding a worker thread (the front door's calls run in the thread pool)."""
+    """Wait on the event loop: nothing else waits for this request."""
     assert 0 <= wait_ms <= MAX_DELAY_MS
     await anyio.sleep(wait_ms / 1000)

@@ -49,6 +49,7 @@ def create_app(
         token_provider=lambda: token,
         max_retries=0,
     )
+    app.state.service_clients += [app.state.accounts_client, app.state.payments_client]
     # The sandbox clock moved (the gateway pushed a new offset): collect what fell due.
     app.state.on_clock_moved = lambda tenant_id: run_due_instalments(
         app.state.db, app.state.accounts_client, app.state.payments_client, tenant_id

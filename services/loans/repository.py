@@ -8,6 +8,7 @@ from functools import cache
 
 from sqlalchemy import (
     Date,
+    String,
     Table,
     and_,
     bindparam,
@@ -24,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from openbank_kit import sql
+from openbank_kit.clock import TenantClock
 from openbank_kit.db import UtcDateTime
 from services.loans.models import (
     BureauCreditAccount,
@@ -49,29 +52,11 @@ def _locked(query, for_update: bool):
     return query.with_for_update() if for_update else query
 
 
-@cache
-def _insert_into(table: Table):
-    return insert(table)
-
-
-def insert_rows(session: Session, *rows) -> None:
-    """Core inserts of new model instances (the decision's hot path: the ORM's unit of work costs more than the
-    statements). One statement per table, the row as its parameters. The instances stay transient."""
-    for row in rows:
-        table = type(row).__table__
-        session.execute(
-            _insert_into(table), {column.name: getattr(row, column.name) for column in table.columns}
-        )
-
-
 _CONSENTS = LendingConsent.__table__
 _THIS_CONSENT = and_(
     _CONSENTS.c.tenant_id == bindparam("tenant_id"), _CONSENTS.c.consent_id == bindparam("consent_id")
 )
 _CONSENT_ROW_LOCKED = select(_CONSENTS).where(_THIS_CONSENT).with_for_update()
-_CONSENT_PARTIES = select(
-    _CONSENTS.c.client_id, _CONSENTS.c.customer_id, _CONSENTS.c.status, _CONSENTS.c.product_id
-).where(_THIS_CONSENT)
 _SET_CONSENT_STATUS = (  # an UPDATE's bound names may not be its columns' names
     update(_CONSENTS)
     .where(_CONSENTS.c.tenant_id == bindparam("b_tenant"), _CONSENTS.c.consent_id == bindparam("b_consent"))
@@ -82,16 +67,38 @@ _SET_CONSENT_STATUS = (  # an UPDATE's bound names may not be its columns' names
 )
 
 
-def consent_row_locked(session: Session, tenant_id: str, consent_id: str):
-    """A consent as a Core row under its row lock (the decision's path: no ORM identity-map load)."""
-    return session.execute(_CONSENT_ROW_LOCKED, {"tenant_id": tenant_id, "consent_id": consent_id}).first()
+# The decision's statements, for openbank_kit.sql batches (compiled once per dialect, run on the driver).
+_CLOCK = TenantClock.__table__
+_ASKED = select(bindparam("tenant_id", type_=String).label("tenant_id")).subquery("q")
+# Always one row: the tenant's clock offset, then the consent's parties (NULLs when there is no such consent).
+CLOCK_AND_CONSENT_PARTIES = sql.Statement(
+    select(
+        _CLOCK.c.offset_s,
+        _CONSENTS.c.client_id,
+        _CONSENTS.c.customer_id,
+        _CONSENTS.c.status,
+        _CONSENTS.c.product_id,
+    )
+    .select_from(_ASKED)
+    .outerjoin(_CLOCK, _CLOCK.c.tenant_id == _ASKED.c.tenant_id)
+    .outerjoin(
+        _CONSENTS,
+        and_(_CONSENTS.c.tenant_id == _ASKED.c.tenant_id, _CONSENTS.c.consent_id == bindparam("consent_id")),
+    )
+)
+CONSENT_LOCKED = sql.Statement(_CONSENT_ROW_LOCKED)
+SET_CONSENT_STATUS = sql.Statement(_SET_CONSENT_STATUS)
 
 
-def set_consent_status(session: Session, tenant_id: str, consent_id: str, status: str, at: datetime) -> None:
-    """A Core update of a consent's status; the caller holds its row lock."""
-    session.execute(
-        _SET_CONSENT_STATUS,
-        {"b_tenant": tenant_id, "b_consent": consent_id, "new_status": status, "at": at},
+def insert_statement(table: Table) -> sql.Statement:
+    """An INSERT of every column of `table`, each bound under its own name (rows go in as dicts)."""
+    return _insert_statements(table)
+
+
+@cache
+def _insert_statements(table: Table) -> sql.Statement:
+    return sql.Statement(
+        insert(table).values({c.name: bindparam(c.name, type_=c.type) for c in table.columns})
     )
 
 
@@ -102,11 +109,6 @@ def consent(
         LendingConsent.tenant_id == tenant_id, LendingConsent.consent_id == consent_id
     )
     return session.scalars(_locked(query, for_update)).first()
-
-
-def consent_parties(session: Session, tenant_id: str, consent_id: str):
-    """(client_id, customer_id, status, product_id) of a consent, or None: one Core row, no lock."""
-    return session.execute(_CONSENT_PARTIES, {"tenant_id": tenant_id, "consent_id": consent_id}).first()
 
 
 def application(
@@ -185,8 +187,7 @@ class CreditFile:
     bank_outstanding_principal_fen: int
 
 
-def credit_file(
-    session: Session,
+def credit_file_read(
     tenant_id: str,
     customer_id: str,
     *,
@@ -194,24 +195,25 @@ def credit_file(
     now: datetime,
     inquiry_reasons: set[str],
     product_ids: list[str],
-) -> CreditFile:
+) -> tuple[sql.Statement, dict]:
     """One statement for the decision's hot path (it runs on every application): scalar subqueries over the
     bureau file, inquiries, blacklist (the given id numbers and the bureau's own), velocity and open loans."""
     today = now.date()
     assert 1 <= len(id_numbers) <= 2  # the customer's, and their business's for an SME loan
     person_id_number, business_id_number = (*id_numbers, None)[:2]
-    row = session.execute(
-        _credit_file_statement(tuple(sorted(inquiry_reasons)), tuple(product_ids)),
-        {
-            "tenant_id": tenant_id,
-            "customer_id": customer_id,
-            "person_id_number": person_id_number,
-            "business_id_number": business_id_number,
-            "since_1h": now - timedelta(hours=1),
-            "three_months": today - timedelta(days=90),
-            "six_months": today - timedelta(days=180),
-        },
-    ).one()
+    return _credit_file_statement(tuple(sorted(inquiry_reasons)), tuple(product_ids)), {
+        "tenant_id": tenant_id,
+        "customer_id": customer_id,
+        "person_id_number": person_id_number,
+        "business_id_number": business_id_number,
+        "since_1h": now - timedelta(hours=1),
+        "three_months": today - timedelta(days=90),
+        "six_months": today - timedelta(days=180),
+    }
+
+
+def credit_file_from(fetched: sql.Rows) -> CreditFile:
+    row = fetched.one()
     first_credit_on = row[0]
     if isinstance(first_credit_on, str):  # SQLite returns COALESCE over dates untyped
         first_credit_on = date.fromisoformat(first_credit_on)
@@ -219,7 +221,7 @@ def credit_file(
 
 
 @cache
-def _credit_file_statement(reasons: tuple[str, ...], product_ids: tuple[str, ...]):
+def _credit_file_statement(reasons: tuple[str, ...], product_ids: tuple[str, ...]) -> sql.Statement:
     """Built once with bound parameters: building and keying a statement this size costs more than running it.
 
     No expanding (IN-list) parameters: those make SQLAlchemy render the statement again on every call (the reasons
@@ -267,7 +269,7 @@ def _credit_file_statement(reasons: tuple[str, ...], product_ids: tuple[str, ...
             listed_table.id_number == select(subject.id_number).where(this_subject).scalar_subquery(),
         ),
     )
-    return select(
+    statement = select(
         func.coalesce(
             select(subject.first_credit_on).where(this_subject).scalar_subquery(), accounts.c.first_opened_on
         ),
@@ -299,6 +301,7 @@ def _credit_file_statement(reasons: tuple[str, ...], product_ids: tuple[str, ...
         )
         .scalar_subquery(),
     ).select_from(accounts)
+    return sql.Statement(statement)
 
 
 def bureau_subject(session: Session, tenant_id: str, customer_id: str) -> BureauSubject | None:
@@ -333,19 +336,51 @@ def tax_profile(session: Session, tenant_id: str, customer_id: str) -> TaxProfil
     return session.get(TaxProfile, (tenant_id, customer_id))
 
 
-def tax_filings(session: Session, tenant_id: str, customer_id: str, from_period: str) -> list[TaxFiling]:
-    query = (
-        select(TaxFiling)
-        .where(
-            TaxFiling.tenant_id == tenant_id,
-            TaxFiling.customer_id == customer_id,
-            TaxFiling.period >= from_period,
-            TaxFiling.status == "FILED",
-        )
-        .order_by(TaxFiling.period)
-        .limit(MAX_BUREAU_ROWS)
+@dataclass(frozen=True)
+class TaxProfileFacts:
+    registered_on: date
+    tax_credit_grade: str
+
+
+@dataclass(frozen=True)
+class TaxFilingFacts:
+    period: str
+    revenue_fen: int
+    vat_fen: int
+    income_tax_fen: int
+
+
+_TAX_PROFILE = sql.Statement(
+    select(TaxProfile.registered_on, TaxProfile.tax_credit_grade).where(
+        TaxProfile.tenant_id == bindparam("tenant_id"), TaxProfile.customer_id == bindparam("customer_id")
     )
-    return list(session.scalars(query))
+)
+_TAX_FILINGS = sql.Statement(
+    select(TaxFiling.period, TaxFiling.revenue_fen, TaxFiling.vat_fen, TaxFiling.income_tax_fen)
+    .where(
+        TaxFiling.tenant_id == bindparam("tenant_id"),
+        TaxFiling.customer_id == bindparam("customer_id"),
+        TaxFiling.period >= bindparam("from_period"),
+        TaxFiling.status == "FILED",
+    )
+    .order_by(TaxFiling.period)
+    .limit(MAX_BUREAU_ROWS)
+)
+
+
+def tax_reads(tenant_id: str, customer_id: str, from_period: str) -> list[tuple[sql.Statement, dict]]:
+    """A taxpayer's profile and filed returns from `from_period` (YYYY-MM) on, for one batch."""
+    names = {"tenant_id": tenant_id, "customer_id": customer_id}
+    return [(_TAX_PROFILE, names), (_TAX_FILINGS, names | {"from_period": from_period})]
+
+
+def tax_from(profile: sql.Rows, filings: sql.Rows) -> tuple[TaxProfileFacts | None, list[TaxFilingFacts]]:
+    found = profile.first()
+    registered_on = found and found[0]
+    if isinstance(registered_on, str):  # SQLite hands dates back as text when not typed by SQLAlchemy
+        registered_on = date.fromisoformat(registered_on)
+    facts = TaxProfileFacts(registered_on, found[1]) if found else None
+    return facts, [TaxFilingFacts(*row) for row in filings.rows]
 
 
 def open_loans(session: Session, tenant_id: str, limit: int) -> list[Loan]:

@@ -11,16 +11,24 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import structlog
 from sqlmodel import Session
 
+from openbank_kit import sql
+from openbank_kit.async_db import AsyncDatabase, AsyncUnit
 from openbank_kit.caller import Caller
-from openbank_kit.clock import tenant_now
+from openbank_kit.clock import clock_now, tenant_now
 from openbank_kit.db import Database
 from openbank_kit.errors import BadRequest, Conflict, FieldInvalid, Forbidden, NotFound, ServiceUnavailable
 from openbank_kit.http_client import ServiceCallError, ServiceClient
-from openbank_kit.idempotency import IdempotencyStore, StoredResponse, validate_idempotency_key
+from openbank_kit.idempotency import (
+    AsyncIdempotencyStore,
+    IdempotencyStore,
+    StoredResponse,
+    validate_idempotency_key,
+)
 from openbank_kit.ids import new_id
 from openbank_kit.money import Money
 from services.loans import features as feature_gathering
@@ -281,22 +289,40 @@ def internal_get_consent(db: Database, tenant_id: str, consent_id: str) -> dict:
         return _internal_consent_body(consent, tenant_now(session, tenant_id))
 
 
-def customer_profile(
-    accounts: ServiceClient, tenant_id: str, customer_id: str, product_type: ProductType
-) -> dict | None:
-    """The customer's accounts and ledger features from accounts; None when accounts does not know them."""
+def _profile_path(tenant_id: str, customer_id: str, product_type: ProductType) -> str:
     organisations = "true" if product_type is ProductType.SME_TAX_LOAN else "false"
-    path = f"/internal/v1/tenants/{tenant_id}/customers/{customer_id}/cashflow"
-    try:
-        response = accounts.get(f"{path}?months=12&organisations={organisations}")
-    except ServiceCallError:
-        raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
+    return f"/internal/v1/tenants/{tenant_id}/customers/{customer_id}/cashflow?months=12&organisations={organisations}"
+
+
+def _profile_from(response) -> dict | None:
     if response.status_code == 404:
         return None
     if response.status_code != 200:
         logger.warning("accounts_cashflow_failed", status=response.status_code, body=response.text[:200])
         raise ServiceUnavailable(message="the ledger cannot answer now; retry later")
     return response.json()["Data"]
+
+
+def customer_profile(
+    accounts: ServiceClient, tenant_id: str, customer_id: str, product_type: ProductType
+) -> dict | None:
+    """The customer's accounts and ledger features from accounts; None when accounts does not know them."""
+    try:
+        response = accounts.get(_profile_path(tenant_id, customer_id, product_type))
+    except ServiceCallError:
+        raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
+    return _profile_from(response)
+
+
+async def customer_profile_async(
+    accounts: ServiceClient, tenant_id: str, customer_id: str, product_type: ProductType
+) -> dict | None:
+    """`customer_profile` from an async route."""
+    try:
+        response = await accounts.aget(_profile_path(tenant_id, customer_id, product_type))
+    except ServiceCallError:
+        raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
+    return _profile_from(response)
 
 
 def eligible_accounts(profile: dict, product_type: ProductType) -> list[str]:
@@ -410,13 +436,16 @@ def _application_body(application: LoanApplication, decision: CreditDecision, tz
     return data
 
 
-def _usable_consent(session: Session, caller: Caller, consent_id: str, now: datetime):
-    """The consent as a locked Core row, when this customer's token may use it now."""
+def _check_customer_token(caller: Caller, consent_id: str) -> None:
     if not caller.is_customer:
         raise Forbidden(message="an application needs the customer's token (authorization code grant)")
     if caller.intent_id != consent_id:
         raise ConsentNotUsable(message="the token was issued for another consent", path="Data.ConsentId")
-    consent = repository.consent_row_locked(session, caller.tenant_id, consent_id)
+
+
+def _usable_consent(caller: Caller, locked: sql.Rows, now: datetime):
+    """The consent (its row, read under its lock), when this customer's token may use it now."""
+    consent = next(iter(locked.named()), None)
     if consent is None or consent.client_id != caller.client_id or consent.customer_id != caller.subject:
         raise ConsentNotUsable(
             message="the consent is not this customer's with this client", path="Data.ConsentId"
@@ -428,7 +457,15 @@ def _usable_consent(session: Session, caller: Caller, consent_id: str, now: date
 
 
 @dataclass(frozen=True)
-class _PrefetchedProfile:
+class _Prefetched:
+    """What is read before the decision's transaction: the tenant's time, and the ledger's profile when the consent
+    looked usable (no database connection is held across the call to accounts: under load, the pool was the queue).
+    The transaction checks the consent again under its lock."""
+
+    now: datetime
+    product_type: ProductType | None = (
+        None  # None: the consent did not look usable; the profile was not asked
+    )
     found: dict | None = None
     error: ServiceUnavailable | None = None
 
@@ -438,33 +475,28 @@ class _PrefetchedProfile:
         return self.found
 
 
-def _prefetch_profile(
-    db: Database, accounts: ServiceClient, caller: Caller, consent_id: str
-) -> _PrefetchedProfile | None:
-    """The ledger's profile, asked before the decision's transaction opens: a pooled database connection is not
-    held across the call to accounts (under load, the pool was the queue). Only for a consent that looks usable;
-    the transaction checks it again under its lock, and a replayed key never gets this far (a consent's product
-    never changes, so neither does which profile it needs). None: not asked."""
-    if not caller.is_customer or caller.intent_id != consent_id:
-        return None
-    with db.read_session() as session:
-        parties = repository.consent_parties(session, caller.tenant_id, consent_id)
-    if parties is None or (parties.client_id, parties.customer_id, parties.status) != (
-        caller.client_id,
-        caller.subject,
-        "AUTH",
-    ):
-        return None
-    product_type = PRODUCTS_BY_ID[parties.product_id].product_type
+async def _prefetch(
+    adb: AsyncDatabase, accounts: ServiceClient, caller: Caller, consent_id: str
+) -> _Prefetched:
+    """One statement (the tenant's clock and the consent's parties), then the profile from accounts."""
+    async with adb.unit(write=False) as unit:
+        (found,) = await unit.run(
+            (repository.CLOCK_AND_CONSENT_PARTIES, {"tenant_id": caller.tenant_id, "consent_id": consent_id})
+        )
+    offset_s, *parties = found.one()
+    now = clock_now(offset_s or 0)
+    if tuple(parties[:3]) != (caller.client_id, caller.subject, "AUTH"):
+        return _Prefetched(now)
+    product_type = PRODUCTS_BY_ID[parties[3]].product_type
     try:
-        found = customer_profile(accounts, caller.tenant_id, caller.subject, product_type)
+        profile = await customer_profile_async(accounts, caller.tenant_id, caller.subject, product_type)
     except ServiceUnavailable as exc:  # raised in the transaction, only if the consent is still usable there
-        return _PrefetchedProfile(error=exc)
-    return _PrefetchedProfile(found=found)
+        return _Prefetched(now, product_type, error=exc)
+    return _Prefetched(now, product_type, found=profile)
 
 
-def create_application(
-    db: Database,
+async def create_application(
+    adb: AsyncDatabase,
     accounts: ServiceClient,
     caller: Caller,
     idempotency_key: str | None,
@@ -472,27 +504,45 @@ def create_application(
     issuer: str,
 ) -> StoredResponse:
     """Decide synchronously: gather features, run the rules, store inputs, hits, score and output; consume the
-    consent; answer with the decision (and the offer when approved)."""
+    consent; answer with the decision (and the offer when approved).
+
+    Three round trips to the database on PostgreSQL: the clock and the consent's parties; then, after the ledger's
+    profile, the idempotency claim, the consent under its lock and the credit file in one pipeline; then the
+    decision's rows, the consent's new status, the stored response and the COMMIT in another."""
     _check_scope(caller)
     consent_id = body["Data"]["ConsentId"]
     validate_idempotency_key(idempotency_key)
+    _check_customer_token(caller, consent_id)
+    prefetched = await _prefetch(adb, accounts, caller, consent_id)
+    lock = (repository.CONSENT_LOCKED, {"tenant_id": caller.tenant_id, "consent_id": consent_id})
 
-    prefetched = _prefetch_profile(db, accounts, caller, consent_id)
-
-    def create(session: Session, now: datetime) -> StoredResponse:
-        consent = _usable_consent(session, caller, consent_id, now)
-        product = PRODUCTS_BY_ID[consent.product_id]
-        if prefetched is not None:
-            profile = prefetched.profile()
+    async def create(unit: AsyncUnit, now: datetime) -> StoredResponse:
+        profile = prefetched.found
+        if profile is not None:  # the usual case: everything read in one batch, with the key's claim
+            product_type = prefetched.product_type
+            reads = feature_gathering.reads(caller.tenant_id, caller.subject, product_type, profile, now)
+            locked, *fetched = await unit.run(lock, *reads)
+            consent = _usable_consent(caller, locked, now)
+            # A consent's product never changes, so the profile asked for it is the right one.
+            assert PRODUCTS_BY_ID[consent.product_id].product_type is product_type
         else:
-            profile = customer_profile(accounts, caller.tenant_id, caller.subject, product.product_type)
-        if profile is None:
-            raise ConsentNotUsable(message="the customer is not known to the ledger")
-        features = feature_gathering.gather(
-            session, caller.tenant_id, caller.subject, product.product_type, profile, now
-        )
+            (locked,) = await unit.run(lock)
+            consent = _usable_consent(caller, locked, now)
+            product_type = PRODUCTS_BY_ID[consent.product_id].product_type
+            if prefetched.product_type is not None:
+                profile = prefetched.profile()  # the ledger did not answer: 503, the key stays usable
+            else:  # authorised after the prefetch looked: ask now
+                profile = await customer_profile_async(
+                    accounts, caller.tenant_id, caller.subject, product_type
+                )
+            if profile is None:
+                raise ConsentNotUsable(message="the customer is not known to the ledger")
+            fetched = await unit.run(
+                *feature_gathering.reads(caller.tenant_id, caller.subject, product_type, profile, now)
+            )
+        features = feature_gathering.gather(product_type, profile, now, fetched)
         request = DecisionRequest(
-            product_id=product.product_id,
+            product_id=consent.product_id,
             amount_fen=consent.amount_fen,
             term_months=consent.term_months,
             repayment_method=consent.repayment_method,
@@ -500,49 +550,57 @@ def create_application(
         )
         result = decide(request, features)
         application_id, decision_id = new_id("lap"), new_id("dec")
-        decision = CreditDecision(
-            tenant_id=caller.tenant_id,
-            decision_id=decision_id,
-            application_id=application_id,
-            client_id=caller.client_id,
-            customer_id=caller.subject,
-            rules_version=result.rules_version,
-            outcome=result.outcome.value,
-            request=decision_request_json(request),
-            features=features.to_json(),
-            result=result.to_json(),
-            decided_at=now,
-        )
+        decision = {
+            "tenant_id": caller.tenant_id,
+            "decision_id": decision_id,
+            "application_id": application_id,
+            "client_id": caller.client_id,
+            "customer_id": caller.subject,
+            "rules_version": result.rules_version,
+            "outcome": result.outcome.value,
+            "request": decision_request_json(request),
+            "features": features.to_json(),
+            "result": result.to_json(),
+            "decided_at": now,
+        }
         approved = result.outcome is Outcome.APPROVED
-        application = LoanApplication(
-            tenant_id=caller.tenant_id,
-            application_id=application_id,
-            consent_id=consent_id,
-            client_id=caller.client_id,
-            customer_id=caller.subject,
-            status=result.outcome.value,
-            decision_id=decision_id,
-            offer_id=new_id("off") if approved else None,
-            offer_expires_at=now + timedelta(days=OFFER_VALIDITY_DAYS) if approved else None,
-            created_at=now,
-        )
+        application = {
+            "tenant_id": caller.tenant_id,
+            "application_id": application_id,
+            "consent_id": consent_id,
+            "client_id": caller.client_id,
+            "customer_id": caller.subject,
+            "status": result.outcome.value,
+            "decision_id": decision_id,
+            "offer_id": new_id("off") if approved else None,
+            "offer_expires_at": now + timedelta(days=OFFER_VALIDITY_DAYS) if approved else None,
+            "created_at": now,
+        }
         consumed = transition(CONSENT_TRANSITIONS, "consent", consent.status, "COND")
-        repository.set_consent_status(session, caller.tenant_id, consent_id, consumed, now)
-        repository.insert_rows(session, decision, application)
+        status_change = {
+            "b_tenant": caller.tenant_id,
+            "b_consent": consent_id,
+            "new_status": consumed,
+            "at": now,
+        }
+        unit.defer(repository.SET_CONSENT_STATUS, status_change)
+        unit.defer(repository.insert_statement(CreditDecision.__table__), decision)
+        unit.defer(repository.insert_statement(LoanApplication.__table__), application)
         body = _envelope(
-            _application_body(application, decision, now.tzinfo),
+            _application_body(SimpleNamespace(**application), SimpleNamespace(**decision), now.tzinfo),
             f"/lending/v1/applications/{application_id}",
             issuer,
         )
         return StoredResponse(201, body, application_id)
 
-    return IdempotencyStore(db).run(
+    return await AsyncIdempotencyStore(adb).run(
         tenant_id=caller.tenant_id,
         client_id=caller.client_id,
         operation=CREATE_APPLICATION,
         key=idempotency_key,
         body=body,
         create=create,
+        now=prefetched.now,
     )
 
 

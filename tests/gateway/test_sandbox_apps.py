@@ -43,9 +43,9 @@ class RecordingUpstream:
     def __init__(self, inner):
         self.inner, self.sent = inner, []
 
-    def send(self, method, target, body, headers):
+    async def asend(self, method, target, body, headers):
         self.sent.append(dict(headers))
-        return self.inner.send(method, target, body, headers)
+        return await self.inner.asend(method, target, body, headers)
 
 
 def test_faults_start_off_and_a_toggle_keeps_exactly_the_known_names(stack, tenant, registered_partner):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from openbank_kit.caller import CallerDep
-from openbank_kit.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep
+from openbank_kit.deps import AccountsDep, AsyncDbDep, DbDep, IdempotencyKeyDep, IssuerDep
 from openbank_kit.http_client import ServiceClient
 from services.loans import service
 from services.loans.schemas import AcceptRequest, ApplicationRequest, ConsentRequest, RepaymentRequest
@@ -41,11 +41,14 @@ def get_consent(consent_id: str, caller: CallerDep, db: DbDep, issuer: IssuerDep
 
 
 @router.post("/applications", status_code=201)
-def create_application(
-    body: ApplicationRequest, caller: CallerDep, db: DbDep, accounts: AccountsDep, issuer: IssuerDep,
+async def create_application(
+    body: ApplicationRequest, caller: CallerDep, adb: AsyncDbDep, accounts: AccountsDep, issuer: IssuerDep,
     key: IdempotencyKeyDep = None,
 ) -> JSONResponse:  # fmt: skip
-    stored = service.create_application(db, accounts, caller, key, body.model_dump(mode="json"), issuer)
+    """Async: the decision is the latency-critical path, and stays on the event loop (openbank_kit/async_db.py)."""
+    stored = await service.create_application(
+        adb, accounts, caller, key, body.model_dump(mode="json"), issuer
+    )
     return JSONResponse(stored.body, status_code=stored.status_code)
 
 

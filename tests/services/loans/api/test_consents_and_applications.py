@@ -179,25 +179,24 @@ class _WatchesLoansConnections:
     """The ledger as it is, noting how many of loans' pooled database connections are checked out during each
     call (a connection held across the call queues every other decision behind the ledger)."""
 
-    def __init__(self, real, db, unreachable: bool = False):
-        self.real, self.db, self.unreachable = real, db, unreachable
+    def __init__(self, real, adb, unreachable: bool = False):
+        self.real, self.adb, self.unreachable = real, adb, unreachable
         self.held_during_calls: list[int] = []
 
-    def get(self, path, **kwargs):
-        engines = {self.db.engine, self.db.write_engine}
-        self.held_during_calls.append(sum(engine.pool.checkedout() for engine in engines))
+    async def aget(self, path, **kwargs):  # the decision is an async route
+        self.held_during_calls.append(self.adb.connections_in_use())
         if self.unreachable:
             from openbank_kit.http_client import ServiceCallError
 
             raise ServiceCallError("http://accounts", "connection refused")
-        return self.real.get(path, **kwargs)
+        return await self.real.aget(path, **kwargs)
 
 
 def test_the_decision_asks_the_ledger_without_holding_a_database_connection(shared_partner):
     consent_id = shared_partner.create_consent().json()["Data"]["ConsentId"]
     shared_partner.authorise(consent_id, ZHANG)
     loans = shared_partner.stack.services["loans"].app
-    watcher = _WatchesLoansConnections(loans.state.accounts_client, loans.state.db)
+    watcher = _WatchesLoansConnections(loans.state.accounts_client, loans.state.adb)
     loans.state.accounts_client = watcher
     try:
         response = shared_partner.apply(ZHANG, consent_id, key="no-conn-held")
@@ -213,7 +212,7 @@ def test_an_unreachable_ledger_is_a_503_that_leaves_the_consent_usable(shared_pa
     consent_id = shared_partner.create_consent().json()["Data"]["ConsentId"]
     shared_partner.authorise(consent_id, ZHANG)
     loans = shared_partner.stack.services["loans"].app
-    watcher = _WatchesLoansConnections(loans.state.accounts_client, loans.state.db, unreachable=True)
+    watcher = _WatchesLoansConnections(loans.state.accounts_client, loans.state.adb, unreachable=True)
     loans.state.accounts_client = watcher
     try:
         refused = shared_partner.apply(ZHANG, consent_id, key="ledger-down")
