@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 
-from openbank_kit.clock import BANK_TIMEZONE, tenant_now
+from openbank_kit import sql
+from openbank_kit.clock import BANK_TIMEZONE, TenantClock, clock_now
 from openbank_kit.db import insert_with_conflict_clause
 from openbank_kit.errors import NotFound
 from openbank_kit.internal_auth import InternalCaller
@@ -49,41 +51,12 @@ def _month_key(year: int, month: int) -> str:
 
 # Statements built once with bound parameters: they run once per credit decision.
 _PEOPLE, _ACCOUNTS, _FIGURES = Customer.__table__, Account.__table__, CustomerMonthFigures.__table__
-_CUSTOMER = select(_PEOPLE).where(
-    _PEOPLE.c.tenant_id == bindparam("tenant_id"), _PEOPLE.c.customer_id == bindparam("customer_id")
-)
 _OWNED = (
     select(_PEOPLE)
     .where(
         _PEOPLE.c.tenant_id == bindparam("tenant_id"), _PEOPLE.c.owner_customer_id == bindparam("customer_id")
     )
     .order_by(_PEOPLE.c.customer_id)
-)
-# Deposit accounts only: loan accounts stay out, so that the decision's features stay as they were.
-_DEPOSIT_ACCOUNTS = (
-    select(
-        _ACCOUNTS.c.account_id,
-        _ACCOUNTS.c.customer_id,
-        _ACCOUNTS.c.account_class,
-        _ACCOUNTS.c.status,
-        _ACCOUNTS.c.account_number,
-    )
-    .where(
-        _ACCOUNTS.c.tenant_id == bindparam("tenant_id"),
-        _ACCOUNTS.c.customer_id.in_(bindparam("customer_ids", expanding=True)),
-        _ACCOUNTS.c.account_class != "LOAN",
-    )
-    .order_by(_ACCOUNTS.c.account_id)
-)
-_CLOSED_MONTHS = (
-    select(_FIGURES)
-    .where(
-        _FIGURES.c.tenant_id == bindparam("tenant_id"),
-        _FIGURES.c.customer_id == bindparam("customer_id"),
-        _FIGURES.c.month >= bindparam("first_month"),
-        _FIGURES.c.month < bindparam("open_month"),
-    )
-    .order_by(_FIGURES.c.month)
 )
 
 
@@ -186,8 +159,74 @@ def _month_body(figures) -> dict:
     }
 
 
+_CLOCK = TenantClock.__table__
+# The decision's read, one batch (openbank_kit.sql): the customer with the tenant's clock offset, their deposit
+# accounts, the newest kept closed months (the window is the newest of them when all are kept: nothing is kept for a
+# month that has not closed), and the organisations they own with those organisations' accounts.
+_CUSTOMER_AND_CLOCK = sql.Statement(
+    select(
+        _PEOPLE,
+        select(_CLOCK.c.offset_s)
+        .where(_CLOCK.c.tenant_id == bindparam("tenant_id"))
+        .scalar_subquery()
+        .label("offset_s"),
+    ).where(_PEOPLE.c.tenant_id == bindparam("tenant_id"), _PEOPLE.c.customer_id == bindparam("customer_id"))
+)
+_ACCOUNTS_OF_CUSTOMER = sql.Statement(
+    select(
+        _ACCOUNTS.c.account_id,
+        _ACCOUNTS.c.customer_id,
+        _ACCOUNTS.c.account_class,
+        _ACCOUNTS.c.status,
+        _ACCOUNTS.c.account_number,
+    )
+    .where(
+        _ACCOUNTS.c.tenant_id == bindparam("tenant_id"),
+        _ACCOUNTS.c.customer_id == bindparam("customer_id"),
+        _ACCOUNTS.c.account_class != "LOAN",
+    )
+    .order_by(_ACCOUNTS.c.account_id)
+)
+_NEWEST_CLOSED_MONTHS = sql.Statement(
+    select(_FIGURES)
+    .where(_FIGURES.c.tenant_id == bindparam("tenant_id"), _FIGURES.c.customer_id == bindparam("customer_id"))
+    .order_by(_FIGURES.c.month.desc())
+    .limit(MAX_MONTHS)
+)
+_OWNED_ORGANISATIONS = sql.Statement(_OWNED)
+_ACCOUNTS_OF_OWNED = sql.Statement(
+    select(
+        _ACCOUNTS.c.account_id,
+        _ACCOUNTS.c.customer_id,
+        _ACCOUNTS.c.account_class,
+        _ACCOUNTS.c.status,
+        _ACCOUNTS.c.account_number,
+    )
+    .join(
+        _PEOPLE,
+        and_(_PEOPLE.c.tenant_id == _ACCOUNTS.c.tenant_id, _PEOPLE.c.customer_id == _ACCOUNTS.c.customer_id),
+    )
+    .where(
+        _ACCOUNTS.c.tenant_id == bindparam("tenant_id"),
+        _PEOPLE.c.owner_customer_id == bindparam("customer_id"),
+        _ACCOUNTS.c.account_class != "LOAN",
+    )
+    .order_by(_ACCOUNTS.c.account_id)
+)
+
+
+def _computed_and_kept(
+    db, tenant_id: str, customer_id: str, account_ids: list[str], now, months: int
+) -> list[dict]:
+    """The first request for a window since its last month closed: figures from the postings, then kept."""
+    with db.read_session() as session:
+        figures = closed_month_figures(session, tenant_id, account_ids, now, months)
+    _keep_closed_months(db, tenant_id, customer_id, figures)
+    return figures
+
+
 @router.get("/customers/{customer_id}/cashflow")
-def get_customer_cashflow(
+async def get_customer_cashflow(
     tenant_id: str,
     customer_id: str,
     request: Request,
@@ -195,40 +234,34 @@ def get_customer_cashflow(
     months: int = Query(default=12, ge=1, le=MAX_MONTHS),
     organisations: bool = Query(default=False, description="include the organisations the customer owns"),
 ) -> JSONResponse:
-    db = request.app.state.db
+    """Async, one batch of reads: it runs once per credit decision (openbank_kit/async_db.py)."""
     names = {"tenant_id": tenant_id, "customer_id": customer_id}
-    with db.read_session() as session:
-        customer = session.execute(_CUSTOMER, names).one_or_none()  # Core rows throughout: once per decision
-        if customer is None:
-            raise NotFound(message=f"unknown customer {customer_id}")
-        now = tenant_now(session, tenant_id)
-        accounts = list(
-            session.execute(_DEPOSIT_ACCOUNTS, {"tenant_id": tenant_id, "customer_ids": [customer_id]})
+    reads = [(_CUSTOMER_AND_CLOCK, names), (_ACCOUNTS_OF_CUSTOMER, names), (_NEWEST_CLOSED_MONTHS, names)]
+    if organisations:
+        reads += [(_OWNED_ORGANISATIONS, names), (_ACCOUNTS_OF_OWNED, names)]
+    async with request.app.state.adb.unit(write=False) as unit:
+        found, accounts_found, kept, *owned_found = await unit.run(*reads)
+    customer = next(iter(found.named()), None)
+    if customer is None:
+        raise NotFound(message=f"unknown customer {customer_id}")
+    now = clock_now(customer.offset_s or 0)
+    accounts = accounts_found.named()
+    open_month = _month_key(now.year, now.month)
+    window = {_month_key(*_shift(now.year, now.month, -k)) for k in range(1, months + 1)}
+    stored = sorted((row._asdict() for row in kept.named() if row.month in window), key=lambda f: f["month"])
+    assert all(f["month"] < open_month for f in stored)
+    if len(stored) < months:
+        stored = await anyio.to_thread.run_sync(
+            _computed_and_kept,
+            request.app.state.db,
+            tenant_id,
+            customer_id,
+            [a.account_id for a in accounts],
+            now,
+            months,
         )
-        open_month = _month_key(now.year, now.month)
-        first_month = _month_key(*_shift(now.year, now.month, -months))
-        stored = [
-            row._mapping
-            for row in session.execute(
-                _CLOSED_MONTHS, names | {"first_month": first_month, "open_month": open_month}
-            )
-        ]
-        computed = len(stored) < months  # the first request for this window since its last month closed
-        if computed:
-            stored = closed_month_figures(session, tenant_id, [a.account_id for a in accounts], now, months)
-        owned = list(session.execute(_OWNED, names)) if organisations else []
-        owned_accounts = (
-            list(
-                session.execute(
-                    _DEPOSIT_ACCOUNTS,
-                    {"tenant_id": tenant_id, "customer_ids": [c.customer_id for c in owned]},
-                )
-            )
-            if owned
-            else []
-        )
-    if computed:
-        _keep_closed_months(db, tenant_id, customer_id, stored)
+    owned = owned_found[0].named() if organisations else []
+    owned_accounts = owned_found[1].named() if organisations else []
     average_fen = sum(f["month_end_balance_fen"] for f in stored) // months
     owned_bodies = [
         {
