@@ -20,6 +20,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import psycopg
+from psycopg.pq import ExecStatus
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -64,8 +66,6 @@ class _PostgresUnit(AsyncUnit):
         self.dialect = dialect
 
     async def _send(self, calls, commit: bool) -> list[sql.Rows]:
-        import psycopg
-
         prepared = [(statement.compiled_for(self.dialect), parameters) for statement, parameters in calls]
         cursors = []
         try:
@@ -78,7 +78,9 @@ class _PostgresUnit(AsyncUnit):
                     await self.connection.commit()
             results = []
             for (compiled, _), cursor in zip(prepared, cursors, strict=True):
-                fetched = await cursor.fetchall() if cursor.description is not None else []
+                # The result's status, not cursor.description: that builds a Column object per field each time.
+                returned_rows = cursor.pgresult is not None and cursor.pgresult.status == ExecStatus.TUPLES_OK
+                fetched = await cursor.fetchall() if returned_rows else []
                 results.append(sql.Rows(compiled.rows(fetched), cursor.rowcount, compiled.row_type))
             return results
         except psycopg.Error as exc:

@@ -174,3 +174,21 @@ class Money:
 
     def __lt__(self, other: Money) -> bool:
         return self.amount < self._same_currency(other).amount
+
+
+MAX_WIRE_FEN = 999_999_999_999_999  # MAX_WIRE_AMOUNT in fen
+
+
+def fen_to_wire(fen: int) -> str:
+    """`Money.from_fen(fen).to_wire()` from integer arithmetic: a schedule renders dozens of amounts per answer."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TypeError(f"fen must be an int, got {type(fen).__name__}")
+    if abs(fen) > MAX_WIRE_FEN:
+        raise ValueError(f"{fen} fen exceeds the 13 integer digits OBIE amounts allow")
+    whole, cents = divmod(abs(fen), 100)
+    return f"{'-' if fen < 0 else ''}{whole}.{cents:02d}"
+
+
+def fen_to_obie(fen: int, currency: str = CNY) -> dict[str, str]:
+    """`Money.from_fen(fen, currency).to_obie()`, the fast way (see fen_to_wire)."""
+    return {"Amount": fen_to_wire(fen), "Currency": currency}

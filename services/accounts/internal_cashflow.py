@@ -25,7 +25,7 @@ from openbank_kit.clock import BANK_TIMEZONE, TenantClock, clock_now
 from openbank_kit.db import insert_with_conflict_clause
 from openbank_kit.errors import NotFound
 from openbank_kit.internal_auth import InternalCaller
-from openbank_kit.money import Money
+from openbank_kit.money import fen_to_obie
 from services.accounts.models import Account, Customer, CustomerMonthFigures, LedgerTransaction, Posting
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}", tags=["internal: cashflow"])
@@ -33,7 +33,7 @@ MAX_MONTHS = 24
 
 
 def _amount(fen: int) -> dict[str, str]:
-    return Money.from_fen(fen).to_obie()
+    return fen_to_obie(fen)
 
 
 def _month_start(year: int, month: int) -> datetime:

@@ -30,7 +30,7 @@ from openbank_kit.idempotency import (
     validate_idempotency_key,
 )
 from openbank_kit.ids import new_id
-from openbank_kit.money import Money
+from openbank_kit.money import Money, fen_to_obie
 from services.loans import features as feature_gathering
 from services.loans import loan_events, repository
 from services.loans.domain.decision import (
@@ -101,7 +101,7 @@ OPEN_ACCOUNT_STATUSES = {
 
 # --- wire helpers ------------------------------------------------------------------------------------------
 def _amount(fen: int) -> dict[str, str]:
-    return Money.from_fen(fen).to_obie()
+    return fen_to_obie(fen)
 
 
 def _envelope(data: dict, self_path: str, issuer: str) -> dict:

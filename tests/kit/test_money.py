@@ -192,3 +192,23 @@ def test_quantize_is_within_half_a_fen_and_idempotent(value: Decimal) -> None:
     assert abs(rounded - value) <= FEN / 2
     assert quantize_fen(rounded) == rounded
     assert quantize_fen(-value) == -rounded  # symmetric: half away from zero
+
+
+@given(st.integers(min_value=-999_999_999_999_999, max_value=999_999_999_999_999))
+def test_fen_to_obie_is_exactly_what_money_renders(fen: int) -> None:
+    from openbank_kit.money import fen_to_obie
+
+    assert fen_to_obie(fen) == Money.from_fen(fen).to_obie()
+
+
+def test_fen_to_wire_refuses_what_money_refuses() -> None:
+    from openbank_kit.money import fen_to_wire
+
+    for bad in (10**15, -(10**15)):
+        with pytest.raises(ValueError):
+            Money.from_fen(bad).to_wire()
+        with pytest.raises(ValueError):
+            fen_to_wire(bad)
+    for not_int in (1.5, True, "100"):
+        with pytest.raises(TypeError):
+            fen_to_wire(not_int)

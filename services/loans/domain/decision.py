@@ -11,7 +11,7 @@ AMOUNT_ABOVE_LIMIT, VELOCITY, AGE_OUT_OF_RANGE, NO_VERIFIABLE_INCOME, LOW_SCORE,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -136,7 +136,8 @@ class Features:
     annual_revenue_fen: int = 0
 
     def to_json(self) -> dict:
-        return asdict(self)
+        # Flat scalars only: a shallow copy (dataclasses.asdict deep-copies every value, once per decision).
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
     @classmethod
     def from_json(cls, data: dict) -> Features:
