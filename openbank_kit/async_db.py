@@ -8,9 +8,10 @@ loop on PostgreSQL: psycopg's async pool, statements compiled by `openbank_kit.s
 SQLite (the embedded default) keeps its synchronous engine: each batch of a unit runs in a worker thread, on one
 session held for the unit (its writers take the write lock up front, as `Database.write_session` does).
 
-A unit is one transaction: `run` sends statements (and what was deferred) and returns their rows, `commit=True`
-sends the COMMIT in the same pipeline. Leaving the unit without committing rolls back. A read unit ends with COMMIT
-(psycopg forgets a connection's prepared statements on ROLLBACK: see `Database.read_session`).
+A write unit is one transaction: `run` sends statements (and what was deferred) and returns their rows, `commit=True`
+sends the COMMIT in the same pipeline; leaving the unit without committing rolls back. A read unit runs in
+autocommit on PostgreSQL (no BEGIN or COMMIT round trips; each statement sees its own snapshot), and ends with
+COMMIT on SQLite (psycopg forgets a connection's prepared statements on ROLLBACK: see `Database.read_session`).
 """
 
 from __future__ import annotations
@@ -170,14 +171,16 @@ class AsyncDatabase:
             raise RuntimeError(_NOT_CONNECTED)
         async with self._pool.connection() as connection:
             unit = _PostgresUnit(connection, self.db.engine.dialect)
+            if not write:  # reads in autocommit: no BEGIN and no COMMIT to send (a batch is one statement's snapshot each)
+                await connection.set_autocommit(True)
             try:
                 yield unit
-                if not unit.committed:
-                    if write:
-                        await connection.rollback()
-                    else:
-                        await connection.commit()
+                if write and not unit.committed:
+                    await connection.rollback()
             except BaseException:
-                if not connection.closed:
+                if not connection.closed and write:
                     await connection.rollback()
                 raise
+            finally:
+                if not write and not connection.closed:
+                    await connection.set_autocommit(False)
