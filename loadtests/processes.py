@@ -58,6 +58,23 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgresql_cpu_seconds() -> float:
+    """User + system CPU of every process named `postgres` on this machine (the server and its backends)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        if name == "postgres":
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 SERVICE_MODULES = {
     "gateway": "gateway.app",
     "accounts": "services.accounts.app",
@@ -148,7 +165,13 @@ class BenchStack:
         return process
 
     def cpu(self) -> dict[str, float]:
-        return {service: cpu_seconds(process.pid) for service, process in self.processes.items()}
+        """CPU seconds so far of each started process, of the local PostgreSQL server's processes (all of them:
+        a benchmark is meant to run alone) and of finished child processes (the Locust runs)."""
+        spent = {service: cpu_seconds(process.pid) for service, process in self.processes.items()}
+        spent["postgresql"] = postgresql_cpu_seconds()
+        children = os.times()
+        spent["locust"] = children.children_user + children.children_system
+        return spent
 
     def __exit__(self, *_exc) -> None:
         for process in self.processes.values():
