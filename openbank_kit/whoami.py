@@ -10,7 +10,7 @@ router = APIRouter(tags=["whoami"])
 
 
 @router.get("/whoami")
-def whoami(caller: CallerDep, request: Request) -> dict:
+async def whoami(caller: CallerDep, request: Request) -> dict:
     return {
         "Data": {
             "Service": request.app.state.service,
