@@ -46,10 +46,14 @@ class AsyncUnit:
         """Queue a statement to go out with the next `run`, ahead of that call's own (checks: `openbank_kit.sql`)."""
         self._deferred.append((statement, parameters, check))
 
-    async def run(self, *calls: tuple[sql.Statement, dict[str, Any]], commit: bool = False) -> list[sql.Rows]:
+    async def run(
+        self, *calls: tuple[sql.Statement | sql.Bundle, dict[str, Any]], commit: bool = False
+    ) -> list[sql.Rows]:
         deferred, self._deferred = self._deferred, []
         everything = [(statement, parameters) for statement, parameters, _check in deferred] + list(calls)
-        results = await self._send(everything, commit)
+        flat, ends = sql.flattened(self.dialect, everything)
+        sent = await self._send(flat, commit)
+        results = [sent[end] for end in ends]
         for (_statement, _parameters, check), rows in zip(deferred, results, strict=False):
             if check is not None:
                 check(rows)
@@ -95,6 +99,7 @@ class _ThreadUnit(AsyncUnit):
     def __init__(self, session) -> None:
         super().__init__()
         self.session = session
+        self.dialect = session.get_bind().dialect
 
     async def _send(self, calls, commit: bool) -> list[sql.Rows]:
         def send() -> list[sql.Rows]:
@@ -113,6 +118,7 @@ class AsyncDatabase:
         self.db = db
         self.settings = settings
         self._pool = None
+        self._read_pool = None
 
     @property
     def is_postgresql(self) -> bool:
@@ -130,28 +136,40 @@ class AsyncDatabase:
             password=url.password, connect_timeout=5,
             options=f"-csearch_path={self.db.schema} -clock_timeout={self.settings.db_lock_timeout_ms}",
         )  # fmt: skip
-        self._pool = AsyncConnectionPool(
-            conninfo,
-            min_size=1,
-            max_size=self.settings.db_pool_size,
-            timeout=self.settings.db_pool_timeout_s,
-            max_lifetime=1800,  # as the sync engine's pool_recycle
-            open=False,
-            name=f"{self.db.service}-async",
-        )
-        await self._pool.open(wait=True, timeout=10)
+
+        def pool(kind: str, autocommit: bool) -> AsyncConnectionPool:
+            return AsyncConnectionPool(
+                conninfo,
+                kwargs={"autocommit": autocommit},
+                min_size=0,  # opened on demand and closed when idle: PostgreSQL's 100 connections are shared
+                max_size=self.settings.db_pool_size,
+                max_idle=60,
+                timeout=self.settings.db_pool_timeout_s,
+                max_lifetime=1800,  # as the sync engine's pool_recycle
+                open=False,
+                name=f"{self.db.service}-async-{kind}",
+            )
+
+        # Reads in autocommit (no BEGIN or COMMIT to send), writes in transactions: two pools, so that no
+        # connection switches mode per unit (each switch is one more turn of the driver).
+        self._pool, self._read_pool = pool("write", False), pool("read", True)
+        await self._pool.open()
+        await self._read_pool.open()
 
     async def close(self) -> None:
         if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+            pools, self._pool, self._read_pool = (self._pool, self._read_pool), None, None
+            for pool in pools:
+                await pool.close()
 
     def connections_in_use(self) -> int:
         """How many of the pool's connections are out (tests: nothing is held across a call to another service)."""
         if self._pool is None:
             return sum(engine.pool.checkedout() for engine in {self.db.engine, self.db.write_engine})
-        stats = self._pool.get_stats()
-        return stats.get("pool_size", 0) - stats.get("pool_available", 0)
+        return sum(
+            stats.get("pool_size", 0) - stats.get("pool_available", 0)
+            for stats in (self._pool.get_stats(), self._read_pool.get_stats())
+        )
 
     @asynccontextmanager
     async def unit(self, *, write: bool = True) -> AsyncIterator[AsyncUnit]:
@@ -169,10 +187,8 @@ class AsyncDatabase:
             return
         if self._pool is None:
             raise RuntimeError(_NOT_CONNECTED)
-        async with self._pool.connection() as connection:
+        async with (self._pool if write else self._read_pool).connection() as connection:
             unit = _PostgresUnit(connection, self.db.engine.dialect)
-            if not write:  # reads in autocommit: no BEGIN and no COMMIT to send (a batch is one statement's snapshot each)
-                await connection.set_autocommit(True)
             try:
                 yield unit
                 if write and not unit.committed:
@@ -181,6 +197,3 @@ class AsyncDatabase:
                 if not connection.closed and write:
                     await connection.rollback()
                 raise
-            finally:
-                if not write and not connection.closed:
-                    await connection.set_autocommit(False)

@@ -118,3 +118,38 @@ def test_expanding_parameters_are_refused(probe):
     statement = sql.Statement(select(table.c.id).where(table.c.id.in_(bindparam("ids", expanding=True))))
     with db.read_session() as session, pytest.raises(ValueError, match="expanding"):
         sql.run(session, (statement, {"ids": ["a"]}))
+
+
+def test_a_bundle_of_writes_is_one_statement_on_postgresql_and_its_members_elsewhere(probe):
+    db, table = probe
+    add, read, move = _statements(table)
+    c = table.c
+    mark = sql.Statement(
+        update(table).where(c.id == bindparam("id"), c.status == "NEW").values(status="DONE")
+    )
+    bundle = sql.Bundle(add, mark, move)
+    row = {
+        "id": "e",
+        "amount_fen": 10,
+        "at": None,
+        "on_day": date(2027, 1, 31),
+        "body": {"k": "v"},
+        "status": "NEW",
+    }
+    with db.write_session() as session:
+        sql.run(session, (add, {**row, "id": "f"}), (add, {**row, "id": "g"}))
+        # Each member touches its own rows: a row changed by two members of one statement keeps only one change.
+        (moved,) = sql.run(session, (bundle, bundle.parameters(row, {"id": "g"}, {"id": "f", "by": 5})))
+        session.commit()
+    assert moved.rowcount == 1  # the last member's answer
+    with db.read_session() as session:
+        e, f, g = (sql.run(session, (read, {"id": name}))[0].first() for name in ("e", "f", "g"))
+    assert e == ("e", 10, None, date(2027, 1, 31), {"k": "v"}, "NEW")
+    assert (f[1], f[5], g[1], g[5]) == (15, "NEW", 10, "DONE")  # every member ran, with its own parameters
+    flat, ends = sql.flattened(db.engine.dialect, [(bundle, {})])
+    if db.is_postgresql:
+        assert len(flat) == 1 and flat[0][0].compiled_for(db.engine.dialect).sql.startswith(
+            "WITH w0 AS (INSERT"
+        )
+    else:
+        assert [statement for statement, _ in flat] == [add, mark, move] and ends == [2]
