@@ -344,6 +344,9 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
 
     def _claim(self, now: datetime, batch: int) -> list[tuple[str, str, str | None, str]]:
+        # The signing key before the claim's transaction: on first use it is created in a write transaction of its
+        # own, which on SQLite would wait for this one (a second writer in the same thread) until the busy timeout.
+        self.signer.key()
         with self.db.write_session() as session:
             query = (
                 select(EventDelivery)
