@@ -123,18 +123,20 @@ def _measure(
 
 
 def _assertion_signed_like_the_gateway(settings, access_token: str) -> str:
-    """The caller assertion the gateway would forward, signed with the gateway's own key (read from its database)."""
+    """The caller assertion the gateway would forward (the access token's claims, signed with the caller key)."""
     from joserfc import jwt
 
     from gateway.oauth.keys import KeyStore
-    from gateway.proxy.api import sign_caller_assertion
+    from openbank_kit.caller import caller_key, sign_caller
     from openbank_kit.db import Database
+    from openbank_kit.ids import new_id
+    from openbank_kit.internal_auth import internal_token_for
 
     db = Database("gateway", settings)
     try:
-        keys = KeyStore(db)
-        claims = jwt.decode(access_token, keys.verification_keys(), algorithms=["ES256"]).claims
+        claims = jwt.decode(access_token, KeyStore(db).verification_keys(), algorithms=["ES256"]).claims
         # Valid for 60 s: enough for the direct leg of the benchmark.
-        return sign_caller_assertion(keys, settings.issuer, "accounts", claims)
+        key = caller_key(internal_token_for(settings))
+        return sign_caller(key, settings.issuer, "accounts", claims, new_id("cal"))
     finally:
         db.dispose()

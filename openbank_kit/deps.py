@@ -6,13 +6,17 @@ one hop per dependency per request (about 0.1 ms of CPU each, measured), before 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from openbank_kit.async_db import AsyncDatabase
 from openbank_kit.db import Database
 from openbank_kit.http_client import ServiceClient
+
+BaseModelT = TypeVar("BaseModelT", bound=BaseModel)
 
 
 async def _db(request: Request) -> Database:
@@ -36,3 +40,26 @@ AsyncDbDep = Annotated[AsyncDatabase, Depends(_adb)]  # for async routes (openba
 AccountsDep = Annotated[ServiceClient, Depends(_accounts)]  # services that move money through the ledger
 IssuerDep = Annotated[str, Depends(_issuer)]
 IdempotencyKeyDep = Annotated[str | None, Header(alias="x-idempotency-key")]
+
+
+def parsed_body(model: type[BaseModelT], raw: bytes) -> BaseModelT:
+    """A JSON body validated as FastAPI would (its errors as RequestValidationError, so the OBIE handler names the
+    field), for hot async routes that skip FastAPI's dependency and body machinery (about 10% of a credit decision's
+    CPU in loans, callgrind)."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+def json_body_schema(model: type[BaseModel]) -> dict:
+    """`openapi_extra` for a route that parses its body itself: the body's schema still shows in the API reference."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": model.model_json_schema(ref_template="#/$defs/{model}")}
+            },
+        }
+    }

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from openbank_kit.async_db import AsyncDatabase
-from openbank_kit.caller import GatewayKeys
+from openbank_kit.caller import caller_key
 from openbank_kit.db import Database
 from openbank_kit.errors import install_error_handlers
 from openbank_kit.health import router as health_router
@@ -53,7 +53,6 @@ def create_service_app(
     migrate_on_start: bool = True,
     on_started: Callable[[FastAPI], None] | None = None,
     on_stopped: Callable[[FastAPI], None] | None = None,
-    gateway_keys: GatewayKeys | None = None,
     inner_middleware: Sequence[type] = (),
 ) -> FastAPI:
     """`inner_middleware` runs inside the interaction-id and request-log middleware (so its responses get both)."""
@@ -85,7 +84,9 @@ def create_service_app(
     app.state.tenant_tables = tenant_tables
     app.state.migrations_dir = migrations_dir
     app.state.internal_token = internal_token_for(settings)
-    app.state.gateway_keys = gateway_keys or GatewayKeys(f"{settings.url_of('gateway')}/oauth2/jwks")
+    app.state.caller_key = caller_key(
+        app.state.internal_token
+    )  # the gateway signs callers, services verify them
     install_error_handlers(app)
     for middleware in inner_middleware:
         app.add_middleware(middleware)

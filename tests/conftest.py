@@ -73,10 +73,6 @@ def stack(test_settings) -> Iterator[Stack]:
         client.__enter__()  # runs the lifespan: migrations
     gateway = TestClient(gateway_app(test_settings, service_clients=services))
     gateway.__enter__()
-    from openbank_kit.caller import GatewayKeys
-
-    for client in services.values():  # services verify the gateway's caller assertions against its JWKS
-        client.app.state.gateway_keys = GatewayKeys("/oauth2/jwks", client=gateway)
     yield Stack(test_settings, gateway, services)
     gateway.__exit__(None, None, None)
     for client in services.values():

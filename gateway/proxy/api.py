@@ -14,16 +14,14 @@ from datetime import UTC, datetime
 import anyio
 from fastapi import Request
 from fastapi.responses import Response
-from joserfc import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.oauth.keys import KeyStore
 from gateway.proxy import faults
 from gateway.proxy.audit import AuditEntry
 from gateway.proxy.rate_limit import DEFAULT_RATE_PER_S, retry_after_s
 from gateway.proxy.token_check import VerifiedCall, verify_resource_call
 from gateway.sandbox.app_settings import AppSwitches
-from openbank_kit.caller import CALLER_HEADER, CALLER_LIFETIME_S, CALLER_TYP
+from openbank_kit.caller import CALLER_HEADER, sign_caller
 from openbank_kit.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -51,20 +49,6 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "transfer-encoding", "upgrade", "host", "content-length", "authorization", "dpop", CALLER_HEADER}  # fmt: skip
 MAX_BODY_BYTES = 1_000_000
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
-
-
-def sign_caller_assertion(keys: KeyStore, issuer: str, service: str, claims: dict) -> str:
-    """The gateway's signed statement of who is calling, for the service behind it (60 s, one audience)."""
-    kid, key = keys.signing_key("ES256")
-    now = int(time.time())
-    payload = {
-        "iss": issuer, "aud": service, "sub": claims["sub"], "tenant": claims["tenant"],
-        "client_id": claims["client_id"], "scope": claims["scope"], "jti": new_id("cal"),
-        "iat": now, "exp": now + CALLER_LIFETIME_S,
-    }  # fmt: skip
-    if claims.get("openbanking_intent_id"):
-        payload["openbanking_intent_id"] = claims["openbanking_intent_id"]
-    return jwt.encode({"alg": "ES256", "typ": CALLER_TYP, "kid": kid}, payload, key, algorithms=["ES256"])
 
 
 @dataclass(frozen=True)
@@ -136,8 +120,8 @@ async def forward(
     state = request.app.state
     verified, switches = admitted.verified, admitted.switches
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-    headers[CALLER_HEADER] = sign_caller_assertion(
-        state.oauth.token_issuer.keys, state.settings.issuer, service, verified.claims
+    headers[CALLER_HEADER] = sign_caller(
+        state.caller_key, state.settings.issuer, service, verified.claims, new_id("cal")
     )
     headers[INTERACTION_HEADER] = current_interaction_id() or headers.get(INTERACTION_HEADER, "")
     if switches.faults and not headers.get(

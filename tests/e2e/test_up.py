@@ -38,7 +38,7 @@ def test_up_serves_every_process_and_stops_cleanly_then_reuses_its_data(up_env):
         demo_token = (Path(up_env["OPENBANK_VAR_DIR"]) / "demo-initial-access-token").read_text().strip()
         assert demo_token in banner
         # A token from the gateway opens a service through the front door (the service checks the
-        # gateway's signed caller assertion against the gateway's JWKS, over real HTTP).
+        # gateway's HMAC-signed caller assertion, over real HTTP).
         app = httpx.post(f"{gateway}/sandbox/v1/apps", headers={"Authorization": f"Bearer {demo_token}"},
                          json={"token_endpoint_auth_method": "client_secret_basic", "grant_types": ["client_credentials"]})  # fmt: skip
         assert app.status_code == 201, app.text

@@ -159,3 +159,13 @@ def test_services_refuse_calls_that_did_not_pass_the_gateway(stack, registered_p
                         {"iss": ISSUER, "aud": "accounts", "sub": "x", "tenant": "demo", "client_id": "x",
                          "scope": "accounts", "iat": now, "exp": now + 60}, forger)  # fmt: skip
     assert accounts.get("/whoami", headers={"x-openbank-caller": forged}).status_code == 401
+    # HMAC-signed like the gateway's, under a key that is not the one derived from this sandbox's internal token.
+    from openbank_kit.caller import caller_key, sign_caller
+
+    claims = {"sub": "x", "tenant": "demo", "client_id": "x", "scope": "accounts"}
+    guessed = sign_caller(caller_key("not-the-internal-token"), ISSUER, "accounts", claims, "cal_1")
+    assert accounts.get("/whoami", headers={"x-openbank-caller": guessed}).status_code == 401
+    genuine = sign_caller(caller_key(stack.settings.internal_token), ISSUER, "accounts", claims, "cal_2")
+    assert accounts.get("/whoami", headers={"x-openbank-caller": genuine}).status_code == 200
+    other_service = sign_caller(caller_key(stack.settings.internal_token), ISSUER, "loans", claims, "cal_3")
+    assert accounts.get("/whoami", headers={"x-openbank-caller": other_service}).status_code == 401

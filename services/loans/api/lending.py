@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from openbank_kit.caller import CallerDep
-from openbank_kit.deps import AccountsDep, AsyncDbDep, DbDep, IdempotencyKeyDep, IssuerDep
+from openbank_kit.caller import CallerDep, current_caller
+from openbank_kit.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep, json_body_schema, parsed_body
 from openbank_kit.http_client import ServiceClient
+from openbank_kit.idempotency import IDEMPOTENCY_HEADER
 from services.loans import service
 from services.loans.schemas import AcceptRequest, ApplicationRequest, ConsentRequest, RepaymentRequest
 
@@ -40,14 +41,16 @@ def get_consent(consent_id: str, caller: CallerDep, db: DbDep, issuer: IssuerDep
     return service.get_consent(db, caller, consent_id, issuer)
 
 
-@router.post("/applications", status_code=201)
-async def create_application(
-    body: ApplicationRequest, caller: CallerDep, adb: AsyncDbDep, accounts: AccountsDep, issuer: IssuerDep,
-    key: IdempotencyKeyDep = None,
-) -> JSONResponse:  # fmt: skip
-    """Async: the decision is the latency-critical path, and stays on the event loop (openbank_kit/async_db.py)."""
+@router.post("/applications", status_code=201, openapi_extra=json_body_schema(ApplicationRequest))
+async def create_application(request: Request) -> JSONResponse:
+    """The latency-critical path: async (openbank_kit/async_db.py), and no FastAPI dependencies or body parameter
+    (the caller, the body and the key are read here, in that order: an unauthenticated call is refused unread)."""
+    state = request.app.state
+    caller = await current_caller(request)
+    body = parsed_body(ApplicationRequest, await request.body())
+    key = request.headers.get(IDEMPOTENCY_HEADER)
     stored = await service.create_application(
-        adb, accounts, caller, key, body.model_dump(mode="json"), issuer
+        state.adb, state.accounts_client, caller, key, body.model_dump(mode="json"), state.settings.issuer
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 
