@@ -16,15 +16,17 @@ from __future__ import annotations
 from datetime import datetime, time
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, bindparam, func, select
 
 from openbank_kit import sql
 from openbank_kit.clock import BANK_TIMEZONE, TenantClock, clock_now
 from openbank_kit.db import insert_with_conflict_clause
+from openbank_kit.deps import parsed_query
 from openbank_kit.errors import NotFound
-from openbank_kit.internal_auth import InternalCaller
+from openbank_kit.internal_auth import InternalCaller, require_internal_caller
 from openbank_kit.money import fen_to_obie
 from services.accounts.models import Account, Customer, CustomerMonthFigures, LedgerTransaction, Posting
 
@@ -225,16 +227,25 @@ def _computed_and_kept(
     return figures
 
 
-@router.get("/customers/{customer_id}/cashflow")
-async def get_customer_cashflow(
-    tenant_id: str,
-    customer_id: str,
-    request: Request,
-    _caller: InternalCaller,
-    months: int = Query(default=12, ge=1, le=MAX_MONTHS),
-    organisations: bool = Query(default=False, description="include the organisations the customer owns"),
-) -> JSONResponse:
-    """Async, one batch of reads: it runs once per credit decision (openbank_kit/async_db.py)."""
+class CashflowQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    months: int = Field(default=12, ge=1, le=MAX_MONTHS)
+    organisations: bool = Field(default=False, description="include the organisations the customer owns")
+
+
+@router.get(
+    "/customers/{customer_id}/cashflow",
+    openapi_extra={"parameters": [{"name": name, "in": "query", "required": False, "schema": schema}
+                                  for name, schema in CashflowQuery.model_json_schema()["properties"].items()]},
+)  # fmt: skip
+async def get_customer_cashflow(request: Request) -> JSONResponse:
+    """Async, one batch of reads, and no FastAPI dependencies or parameters (read here): it runs once per credit
+    decision (openbank_kit/async_db.py)."""
+    await require_internal_caller(request)
+    tenant_id, customer_id = request.path_params["tenant_id"], request.path_params["customer_id"]
+    query = parsed_query(CashflowQuery, request)
+    months, organisations = query.months, query.organisations
     names = {"tenant_id": tenant_id, "customer_id": customer_id}
     reads = [(_CUSTOMER_AND_CLOCK, names), (_ACCOUNTS_OF_CUSTOMER, names), (_NEWEST_CLOSED_MONTHS, names)]
     if organisations:
