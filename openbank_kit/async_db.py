@@ -47,10 +47,20 @@ class AsyncUnit:
         self._deferred.append((statement, parameters, check))
 
     async def run(
-        self, *calls: tuple[sql.Statement | sql.Bundle, dict[str, Any]], commit: bool = False
+        self,
+        *calls: tuple[sql.Statement | sql.Bundle, dict[str, Any]],
+        commit: bool = False,
+        bundle: bool = False,
     ) -> list[sql.Rows]:
+        """`bundle`: what was deferred and these calls are writes nobody reads (no checks), sent as one
+        `sql.Bundle` (one statement on PostgreSQL; the last one's rows come back, for every call)."""
         deferred, self._deferred = self._deferred, []
         everything = [(statement, parameters) for statement, parameters, _check in deferred] + list(calls)
+        if bundle and len(everything) > 1:
+            assert all(check is None for _s, _p, check in deferred), "a bundle's results are not read"
+            together = sql.Bundle.of(*(statement for statement, _ in everything))
+            rows = await self.run((together, together.parameters(*(p for _, p in everything))), commit=commit)
+            return rows * len(calls)
         flat, ends = sql.flattened(self.dialect, everything)
         sent = await self._send(flat, commit)
         results = [sent[end] for end in ends]
@@ -70,17 +80,25 @@ class _PostgresUnit(AsyncUnit):
         self.connection = connection
         self.dialect = dialect
 
+    async def _pipelined(self, prepared, cursors: list, commit: bool) -> None:
+        async with self.connection.pipeline():
+            for compiled, parameters in prepared:
+                cursor = self.connection.cursor()
+                await cursor.execute(compiled.sql, compiled.parameters(parameters))
+                cursors.append(cursor)
+            if commit:
+                await self.connection.commit()
+
     async def _send(self, calls, commit: bool) -> list[sql.Rows]:
         prepared = [(statement.compiled_for(self.dialect), parameters) for statement, parameters in calls]
         cursors = []
         try:
-            async with self.connection.pipeline():
-                for compiled, parameters in prepared:
-                    cursor = self.connection.cursor()
-                    await cursor.execute(compiled.sql, compiled.parameters(parameters))
-                    cursors.append(cursor)
-                if commit:
-                    await self.connection.commit()
+            if len(prepared) == 1 and not commit:  # one statement: no pipeline to enter and sync
+                (compiled, parameters), cursor = prepared[0], self.connection.cursor()
+                await cursor.execute(compiled.sql, compiled.parameters(parameters))
+                cursors.append(cursor)
+            else:
+                await self._pipelined(prepared, cursors, commit)
             results = []
             for (compiled, _), cursor in zip(prepared, cursors, strict=True):
                 # The result's status, not cursor.description: that builds a Column object per field each time.

@@ -250,7 +250,8 @@ class AsyncIdempotencyStore:
     """The same contract as `IdempotencyStore`, for async routes (`openbank_kit.async_db`).
 
     The key's claim goes out with `create`'s first batch (one round trip for both), and the response is stored in the
-    batch that carries `create`'s deferred writes and the COMMIT. A key already taken shows when that first batch
+    batch that carries `create`'s deferred writes and the COMMIT: bundled with them into one statement
+    (`sql.Bundle`), so what `create` defers must not depend on each other's effects nor change the same rows. A key already taken shows when that first batch
     comes back; the next attempt then reads the key's record and replays it (or frees an expired one).
     """
 
@@ -295,7 +296,8 @@ class AsyncIdempotencyStore:
                     response = await create(unit, now)
                     stored = {"r_status": response.status_code, "r_body": response.body,
                               "r_resource": response.resource_id}  # fmt: skip
-                    await unit.run((_PIPELINED_STORE, names | stored), commit=True)
+                    # With create's deferred writes, as one statement on PostgreSQL, and the COMMIT.
+                    await unit.run((_PIPELINED_STORE, names | stored), commit=True, bundle=True)
                     return response
             except (_KeyTaken, IntegrityError):
                 continue  # taken, or a duplicate committed first: read its record on the next attempt

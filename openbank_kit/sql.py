@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -115,6 +116,11 @@ class Bundle:
         self.members = members
         self._postgresql: Statement | None = None
 
+    @staticmethod
+    def of(*members: Statement) -> Bundle:
+        """The bundle of these statements, made once per combination (its SQL is compiled once)."""
+        return _bundle_of(members)
+
     def parameters(self, *per_member: dict[str, Any]) -> dict[str, Any]:
         assert len(per_member) == len(self.members)
         return {f"b{n}_{name}": value for n, given in enumerate(per_member) for name, value in given.items()}
@@ -136,6 +142,11 @@ class Bundle:
             )
             for n, member in enumerate(self.members)
         ]
+
+
+@lru_cache(maxsize=256)
+def _bundle_of(members: tuple[Statement, ...]) -> Bundle:
+    return Bundle(*members)
 
 
 class _BundleStatement(Statement):

@@ -102,14 +102,6 @@ def _insert_statements(table: Table) -> sql.Statement:
     )
 
 
-# A decision's writes: the consent consumed, the decision and the application (one statement on PostgreSQL).
-DECISION_WRITES = sql.Bundle(
-    SET_CONSENT_STATUS,
-    insert_statement(CreditDecision.__table__),
-    insert_statement(LoanApplication.__table__),
-)
-
-
 def consent(
     session: Session, tenant_id: str, consent_id: str, *, for_update: bool = False
 ) -> LendingConsent | None:

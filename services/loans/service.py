@@ -583,8 +583,10 @@ async def create_application(
             "new_status": consumed,
             "at": now,
         }
-        writes = repository.DECISION_WRITES
-        unit.defer(writes, writes.parameters(status_change, decision, application))
+        # Sent with the stored response and the COMMIT, as one statement (AsyncIdempotencyStore).
+        unit.defer(repository.SET_CONSENT_STATUS, status_change)
+        unit.defer(repository.insert_statement(CreditDecision.__table__), decision)
+        unit.defer(repository.insert_statement(LoanApplication.__table__), application)
         body = _envelope(
             _application_body(SimpleNamespace(**application), SimpleNamespace(**decision), now.tzinfo),
             f"/lending/v1/applications/{application_id}",
