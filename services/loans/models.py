@@ -250,6 +250,25 @@ class LoanEvent(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class LedgerSnapshot(SQLModel, table=True):
+    """The ledger's answer for a customer (accounts' cash-flow profile, organisations included), kept for the month it
+    was asked in (Asia/Shanghai, tenant clock).
+
+    It holds for that month: its figures are those of closed months, which never change (every posting is booked at
+    the tenant's current time), and the customer's identity, accounts and organisations change only with the world
+    (a reset empties this table too). The next month asks the ledger again. Nothing else reads it: the consent page
+    asks the ledger live.
+    """
+
+    __tablename__ = "ledger_snapshot"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(primary_key=True, max_length=40)
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM: the open month the profile was asked in
+    profile: Any = Field(sa_column=Column(JSON, nullable=False))
+    fetched_at: datetime = Field(sa_type=UtcDateTime)
+
+
 _WORLD = [
     BureauSubject.__table__,
     BureauCreditAccount.__table__,
@@ -259,6 +278,7 @@ _WORLD = [
     TaxFiling.__table__,
 ]
 _RUNTIME = [
+    LedgerSnapshot.__table__,
     LoanEvent.__table__,
     LoanRepayment.__table__,
     LoanInstalment.__table__,

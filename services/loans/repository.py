@@ -22,6 +22,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -34,6 +36,7 @@ from services.loans.models import (
     BureauSubject,
     CreditDecision,
     FraudBlacklistEntry,
+    LedgerSnapshot,
     LendingConsent,
     Loan,
     LoanApplication,
@@ -70,7 +73,21 @@ _SET_CONSENT_STATUS = (  # an UPDATE's bound names may not be its columns' names
 # The decision's statements, for openbank_kit.sql batches (compiled once per dialect, run on the driver).
 _CLOCK = TenantClock.__table__
 _ASKED = select(bindparam("tenant_id", type_=String).label("tenant_id")).subquery("q")
-# Always one row: the tenant's clock offset, then the consent's parties (NULLs when there is no such consent).
+_SNAPSHOTS = LedgerSnapshot.__table__
+_NEWEST_SNAPSHOT = (
+    _SNAPSHOTS.c.tenant_id == _ASKED.c.tenant_id,
+    _SNAPSHOTS.c.customer_id == bindparam("customer_id"),
+)
+
+
+def _newest_snapshot(column):
+    return (
+        select(column).where(*_NEWEST_SNAPSHOT).order_by(_SNAPSHOTS.c.month.desc()).limit(1).scalar_subquery()
+    )
+
+
+# Always one row: the tenant's clock offset, the consent's parties (NULLs when there is no such consent), and the
+# customer's newest ledger snapshot (its month and profile; it serves only if that month is still open).
 CLOCK_AND_CONSENT_PARTIES = sql.Statement(
     select(
         _CLOCK.c.offset_s,
@@ -78,6 +95,8 @@ CLOCK_AND_CONSENT_PARTIES = sql.Statement(
         _CONSENTS.c.customer_id,
         _CONSENTS.c.status,
         _CONSENTS.c.product_id,
+        _newest_snapshot(_SNAPSHOTS.c.month).label("snapshot_month"),
+        _newest_snapshot(_SNAPSHOTS.c.profile).label("snapshot_profile"),
     )
     .select_from(_ASKED)
     .outerjoin(_CLOCK, _CLOCK.c.tenant_id == _ASKED.c.tenant_id)
@@ -87,6 +106,15 @@ CLOCK_AND_CONSENT_PARTIES = sql.Statement(
     )
 )
 CONSENT_LOCKED = sql.Statement(_CONSENT_ROW_LOCKED)
+# A snapshot is written once per customer and month; two first decisions at once keep the first (the same answer).
+SNAPSHOT_INSERTS = {
+    dialect: sql.Statement(
+        statement(_SNAPSHOTS)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in _SNAPSHOTS.columns})
+        .on_conflict_do_nothing()
+    )
+    for dialect, statement in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
 SET_CONSENT_STATUS = sql.Statement(_SET_CONSENT_STATUS)
 
 

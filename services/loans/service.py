@@ -314,12 +314,11 @@ def customer_profile(
     return _profile_from(response)
 
 
-async def customer_profile_async(
-    accounts: ServiceClient, tenant_id: str, customer_id: str, product_type: ProductType
-) -> dict | None:
-    """`customer_profile` from an async route."""
+async def customer_profile_async(accounts: ServiceClient, tenant_id: str, customer_id: str) -> dict | None:
+    """`customer_profile` for the decision, from an async route: always with the organisations the customer owns
+    (one snapshot a month serves both products; the personal rules do not read them)."""
     try:
-        response = await accounts.aget(_profile_path(tenant_id, customer_id, product_type))
+        response = await accounts.aget(_profile_path(tenant_id, customer_id, ProductType.SME_TAX_LOAN))
     except ServiceCallError:
         raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
     return _profile_from(response)
@@ -459,8 +458,8 @@ def _usable_consent(caller: Caller, locked: sql.Rows, now: datetime):
 @dataclass(frozen=True)
 class _Prefetched:
     """What is read before the decision's transaction: the tenant's time, and the ledger's profile when the consent
-    looked usable (no database connection is held across the call to accounts: under load, the pool was the queue).
-    The transaction checks the consent again under its lock."""
+    looked usable: this month's snapshot, or else asked of accounts (no database connection is held across that
+    call: under load, the pool was the queue). The transaction checks the consent again under its lock."""
 
     now: datetime
     product_type: ProductType | None = (
@@ -468,6 +467,7 @@ class _Prefetched:
     )
     found: dict | None = None
     error: ServiceUnavailable | None = None
+    asked_ledger: bool = False  # the profile came from accounts now: keep it as this month's snapshot
 
     def profile(self) -> dict | None:
         if self.error is not None:
@@ -475,24 +475,30 @@ class _Prefetched:
         return self.found
 
 
+def _month_of(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
 async def _prefetch(
     adb: AsyncDatabase, accounts: ServiceClient, caller: Caller, consent_id: str
 ) -> _Prefetched:
-    """One statement (the tenant's clock and the consent's parties), then the profile from accounts."""
+    """One statement (the tenant's clock, the consent's parties, the customer's newest ledger snapshot), then, when
+    the snapshot is not this month's, the profile from accounts."""
+    names = {"tenant_id": caller.tenant_id, "consent_id": consent_id, "customer_id": caller.subject}
     async with adb.unit(write=False) as unit:
-        (found,) = await unit.run(
-            (repository.CLOCK_AND_CONSENT_PARTIES, {"tenant_id": caller.tenant_id, "consent_id": consent_id})
-        )
-    offset_s, *parties = found.one()
+        (found,) = await unit.run((repository.CLOCK_AND_CONSENT_PARTIES, names))
+    offset_s, client_id, customer_id, status, product_id, snapshot_month, snapshot = found.one()
     now = clock_now(offset_s or 0)
-    if tuple(parties[:3]) != (caller.client_id, caller.subject, "AUTH"):
+    if (client_id, customer_id, status) != (caller.client_id, caller.subject, "AUTH"):
         return _Prefetched(now)
-    product_type = PRODUCTS_BY_ID[parties[3]].product_type
+    product_type = PRODUCTS_BY_ID[product_id].product_type
+    if snapshot_month == _month_of(now):
+        return _Prefetched(now, product_type, found=snapshot)
     try:
-        profile = await customer_profile_async(accounts, caller.tenant_id, caller.subject, product_type)
+        profile = await customer_profile_async(accounts, caller.tenant_id, caller.subject)
     except ServiceUnavailable as exc:  # raised in the transaction, only if the consent is still usable there
         return _Prefetched(now, product_type, error=exc)
-    return _Prefetched(now, product_type, found=profile)
+    return _Prefetched(now, product_type, found=profile, asked_ledger=profile is not None)
 
 
 async def create_application(
@@ -584,6 +590,10 @@ async def create_application(
             "at": now,
         }
         # Sent with the stored response and the COMMIT, as one statement (AsyncIdempotencyStore).
+        if prefetched.asked_ledger:
+            snapshot = {"tenant_id": caller.tenant_id, "customer_id": caller.subject, "month": _month_of(now),
+                        "profile": profile, "fetched_at": now}  # fmt: skip
+            unit.defer(repository.SNAPSHOT_INSERTS[unit.dialect.name], snapshot)
         unit.defer(repository.SET_CONSENT_STATUS, status_change)
         unit.defer(repository.insert_statement(CreditDecision.__table__), decision)
         unit.defer(repository.insert_statement(LoanApplication.__table__), application)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from tests.services.loans.conftest import PERSONAS
@@ -175,6 +177,21 @@ def test_the_decision_shows_inputs_rule_hits_and_score_to_its_client_only(shared
     assert refused.status_code == 403
 
 
+def _forget_snapshots(partner, customer_id: str) -> None:
+    """The customer's ledger snapshots go: the next decision asks accounts."""
+    from sqlalchemy import delete
+
+    from services.loans.models import LedgerSnapshot
+
+    with partner.stack.db("loans").write_session() as session:
+        session.execute(
+            delete(LedgerSnapshot).where(
+                LedgerSnapshot.tenant_id == partner.tenant_id, LedgerSnapshot.customer_id == customer_id
+            )
+        )
+        session.commit()
+
+
 class _WatchesLoansConnections:
     """The ledger as it is, noting how many of loans' pooled database connections are checked out during each
     call (a connection held across the call queues every other decision behind the ledger)."""
@@ -182,6 +199,9 @@ class _WatchesLoansConnections:
     def __init__(self, real, adb, unreachable: bool = False):
         self.real, self.adb, self.unreachable = real, adb, unreachable
         self.held_during_calls: list[int] = []
+
+    def get(self, path, **kwargs):  # the consent page's live read: not the decision's
+        return self.real.get(path, **kwargs)
 
     async def aget(self, path, **kwargs):  # the decision is an async route
         self.held_during_calls.append(self.adb.connections_in_use())
@@ -195,6 +215,7 @@ class _WatchesLoansConnections:
 def test_the_decision_asks_the_ledger_without_holding_a_database_connection(shared_partner):
     consent_id = shared_partner.create_consent().json()["Data"]["ConsentId"]
     shared_partner.authorise(consent_id, ZHANG)
+    _forget_snapshots(shared_partner, ZHANG)
     loans = shared_partner.stack.services["loans"].app
     watcher = _WatchesLoansConnections(loans.state.accounts_client, loans.state.adb)
     loans.state.accounts_client = watcher
@@ -211,6 +232,7 @@ def test_the_decision_asks_the_ledger_without_holding_a_database_connection(shar
 def test_an_unreachable_ledger_is_a_503_that_leaves_the_consent_usable(shared_partner):
     consent_id = shared_partner.create_consent().json()["Data"]["ConsentId"]
     shared_partner.authorise(consent_id, ZHANG)
+    _forget_snapshots(shared_partner, ZHANG)
     loans = shared_partner.stack.services["loans"].app
     watcher = _WatchesLoansConnections(loans.state.accounts_client, loans.state.adb, unreachable=True)
     loans.state.accounts_client = watcher
@@ -226,3 +248,51 @@ def test_an_unreachable_ledger_is_a_503_that_leaves_the_consent_usable(shared_pa
     assert consent.json()["Data"]["Status"] == "AUTH"
     retried = shared_partner.apply(ZHANG, consent_id, key="ledger-down")  # the key was not spent on the 503
     assert retried.status_code == 201, retried.text
+
+
+def test_later_applications_in_the_month_read_the_ledger_snapshot_and_the_next_month_asks_again(partner):
+    """The ledger is asked once per customer and month: its figures are of closed months, which never change, and the
+    decision from the snapshot is the decision from the ledger (same features)."""
+    _forget_snapshots(partner, ZHANG)
+    loans = partner.stack.services["loans"].app
+    watcher = _WatchesLoansConnections(loans.state.accounts_client, loans.state.adb)
+    loans.state.accounts_client = watcher
+    decided = []
+    try:
+        for round_number in range(3):
+            if round_number == 2:
+                clock = partner.stack.gateway.get(
+                    "/sandbox/v1/clock", headers={"Authorization": f"Bearer {partner.initial_token}"}
+                )
+                today = date.fromisoformat(clock.json()["Now"][:10])
+                partner.advance_clock(
+                    (date(today.year + today.month // 12, today.month % 12 + 1, 1) - today).days + 1
+                )
+            consent_id = partner.create_consent().json()["Data"]["ConsentId"]
+            assert partner.authorise(consent_id, ZHANG).status_code == 200
+            applied = partner.apply(ZHANG, consent_id, key=f"snap-{round_number}")
+            assert applied.status_code == 201, applied.text
+            decided.append(applied.json()["Data"]["Decision"]["DecisionId"])
+    finally:
+        loans.state.accounts_client = watcher.real
+    assert len(watcher.held_during_calls) == 2  # the first application of each month asked the ledger
+    features = [
+        partner.stack.gateway.get(
+            f"/lending/v1/decisions/{decision_id}", headers=partner.client_headers
+        ).json()["Data"]["Inputs"]["Features"]
+        for decision_id in decided
+    ]
+    ledgers = [{name: value for name, value in f.items() if name != "applications_1h"} for f in features]
+    assert ledgers[1] == ledgers[0]  # the snapshot gives what the ledger gave (the velocity counts the first)
+    assert (features[0]["applications_1h"], features[1]["applications_1h"]) == (0, 1)
+    from sqlalchemy import select
+
+    from services.loans.models import LedgerSnapshot
+
+    with partner.stack.db("loans").read_session() as session:
+        months = session.scalars(
+            select(LedgerSnapshot.month).where(
+                LedgerSnapshot.tenant_id == partner.tenant_id, LedgerSnapshot.customer_id == ZHANG
+            )
+        ).all()
+    assert len(months) == 2
