@@ -15,6 +15,7 @@ from openbank_kit.caller import caller_key
 from openbank_kit.db import Database
 from openbank_kit.errors import install_error_handlers
 from openbank_kit.health import router as health_router
+from openbank_kit.hot_routes import Handler, HotRoutes
 from openbank_kit.inspect_api import idempotency_router
 from openbank_kit.interaction import InteractionIdMiddleware
 from openbank_kit.internal_auth import internal_token_for
@@ -54,6 +55,7 @@ def create_service_app(
     on_started: Callable[[FastAPI], None] | None = None,
     on_stopped: Callable[[FastAPI], None] | None = None,
     inner_middleware: Sequence[type] = (),
+    hot_routes: Sequence[tuple[str, str, Handler]] = (),
 ) -> FastAPI:
     """`inner_middleware` runs inside the interaction-id and request-log middleware (so its responses get both)."""
     db = db or Database(service, settings)
@@ -90,6 +92,8 @@ def create_service_app(
     install_error_handlers(app)
     for middleware in inner_middleware:
         app.add_middleware(middleware)
+    if hot_routes:  # inside the interaction-id and request-log middleware, like the routes behind it
+        app.add_middleware(HotRoutes, routes=hot_routes)
     # Added last runs first: the interaction id must exist before the request is logged.
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(InteractionIdMiddleware)

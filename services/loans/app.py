@@ -10,7 +10,7 @@ from openbank_kit.db import Database
 from openbank_kit.http_client import ServiceClient, internal_client
 from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
-from services.loans.api import ROUTERS
+from services.loans.api import ROUTERS, lending
 from services.loans.models import TENANT_TABLES
 from services.loans.service import run_due_instalments
 from services.loans.settings import LoansSettings
@@ -37,6 +37,7 @@ def create_app(
         routers=ROUTERS,
         migrate_on_start=migrate_on_start,
         on_stopped=_close_clients,
+        hot_routes=[("POST", "/lending/v1/applications", lending.create_application)],
     )
     token = app.state.internal_token
     # The ledger and the customers' ledger features live in accounts; every call carries the internal token.
