@@ -11,6 +11,7 @@ from openbank_kit.caller import CallerDep, current_caller
 from openbank_kit.deps import AccountsDep, DbDep, IdempotencyKeyDep, IssuerDep, json_body_schema, parsed_body
 from openbank_kit.http_client import ServiceClient
 from openbank_kit.idempotency import IDEMPOTENCY_HEADER
+from openbank_kit.responses import OrjsonResponse
 from services.loans import service
 from services.loans.schemas import AcceptRequest, ApplicationRequest, ConsentRequest, RepaymentRequest
 
@@ -52,7 +53,7 @@ async def create_application(request: Request) -> JSONResponse:
     stored = await service.create_application(
         state.adb, state.accounts_client, caller, key, body.model_dump(mode="json"), state.settings.issuer
     )
-    return JSONResponse(stored.body, status_code=stored.status_code)
+    return OrjsonResponse(stored.body, status_code=stored.status_code)
 
 
 @router.get("/applications/{application_id}")
