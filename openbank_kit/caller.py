@@ -19,10 +19,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
 
+from openbank_kit import compact_jws
 from openbank_kit.errors import Unauthorized
 from openbank_kit.interaction import bind_tenant_id
 
@@ -47,13 +45,12 @@ class Caller:
         return self.intent_id is not None
 
 
-def caller_key(internal_token: str) -> OctKey:
+def caller_key(internal_token: str) -> bytes:
     """The caller assertions' HMAC key, derived from the internal token every process of the sandbox shares."""
-    derived = hmac.new(internal_token.encode(), _KEY_CONTEXT, hashlib.sha256).digest()
-    return OctKey.import_key(derived)
+    return hmac.new(internal_token.encode(), _KEY_CONTEXT, hashlib.sha256).digest()
 
 
-def sign_caller(key: OctKey, issuer: str, service: str, claims: dict, jti: str) -> str:
+def sign_caller(key: bytes, issuer: str, service: str, claims: dict, jti: str) -> str:
     """The gateway's statement of who is calling, for one service (60 s)."""
     now = int(time.time())
     payload = {
@@ -63,19 +60,18 @@ def sign_caller(key: OctKey, issuer: str, service: str, claims: dict, jti: str) 
     }  # fmt: skip
     if claims.get("openbanking_intent_id"):
         payload["openbanking_intent_id"] = claims["openbanking_intent_id"]
-    return jwt.encode({"alg": CALLER_ALG, "typ": CALLER_TYP}, payload, key, algorithms=[CALLER_ALG])
+    return compact_jws.hs256_sign(key, {"alg": CALLER_ALG, "typ": CALLER_TYP}, payload)
 
 
-def verify_caller(token: str | None, key: OctKey, issuer: str, service: str) -> Caller:
+def verify_caller(token: str | None, key: bytes, issuer: str, service: str) -> Caller:
     if not token:
         raise Unauthorized(message="this route is reached through the gateway only")
     try:
-        decoded = jwt.decode(token, key, algorithms=[CALLER_ALG])
-    except (JoseError, ValueError):
+        header, claims = compact_jws.hs256_verify(key, token)
+    except compact_jws.InvalidJWS:
         raise Unauthorized(message="caller assertion not valid") from None
-    claims = decoded.claims
     if (
-        decoded.header.get("typ") != CALLER_TYP
+        header.get("typ") != CALLER_TYP
         or claims.get("iss") != issuer
         or claims.get("aud") != service
         or not isinstance(claims.get("exp"), int)

@@ -17,16 +17,20 @@ MAX_ID_CHARS = 40
 _ENCODED_CHARS = 26  # 130 bits of base32 hold the 128-bit value
 
 
+# Two characters per 10 bits: 13 lookups for the 26 characters (ids are made several times per request).
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+_SHIFTS = range(120, -1, -10)
+_PREFIXES_SEEN: set[str] = set()
+
+
 def new_id(prefix: str) -> str:
-    if not isinstance(prefix, str) or not PREFIX_PATTERN.match(prefix):
-        raise ValueError(f"id prefix must be 2-8 lower-case letters, got {prefix!r}")
+    if prefix not in _PREFIXES_SEEN:
+        if not isinstance(prefix, str) or not PREFIX_PATTERN.match(prefix):
+            raise ValueError(f"id prefix must be 2-8 lower-case letters, got {prefix!r}")
+        _PREFIXES_SEEN.add(prefix)
     timestamp_ms = time.time_ns() // 1_000_000
     value = (timestamp_ms & (2**48 - 1)) << 80 | secrets.randbits(80)
-    chars = []
-    for _ in range(_ENCODED_CHARS):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    identifier = f"{prefix}_{''.join(reversed(chars))}"
+    identifier = prefix + "_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
     assert len(identifier) <= MAX_ID_CHARS
     return identifier
 

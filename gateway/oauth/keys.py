@@ -42,7 +42,7 @@ class KeyStore:
         self._lock = threading.Lock()
         self._signing: dict[str, tuple[str, object]] = {}
         self._jwks: dict | None = None
-        self._verification: tuple[dict, KeySet] | None = None
+        self._verification: tuple[dict, KeySet, dict] | None = None
         self._loaded_at = time.monotonic()
 
     def _expire_if_stale(self) -> None:
@@ -79,9 +79,16 @@ class KeyStore:
         jwks = self.jwks()
         cached = self._verification
         if cached is None or cached[0] is not jwks:
-            cached = (jwks, KeySet.import_key_set(jwks))
+            key_set = KeySet.import_key_set(jwks)
+            es256 = {key.kid: key.get_op_key("verify") for key in key_set.keys if key.get("alg") == "ES256"}
+            cached = (jwks, key_set, es256)
             self._verification = cached
         return cached[1]
+
+    def es256_public_key(self, kid: str | None):
+        """The published ES256 key with this `kid`, as a `cryptography` public key (None: no such key)."""
+        self.verification_keys()
+        return self._verification[2].get(kid) if kid else None
 
     def rotate(self, alg: str = DEFAULT_SIGNING_ALG) -> str:
         """Retire the active key for `alg` and start signing with a new one; returns the new kid."""

@@ -144,7 +144,6 @@ def _audit(request: Request, claims: dict, status_code: int, started: float) -> 
     request.app.state.audit.record(
         AuditEntry(
             tenant_id=claims["tenant"],
-            audit_id=new_id("aud"),
             recorded_at=datetime.now(UTC),
             client_id=claims["client_id"],
             subject=claims["sub"],

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 
 from gateway.models import AuditRecord
 from openbank_kit.db import Database
+from openbank_kit.ids import new_id
 
 BUFFER_MAX = 10_000
 BATCH_MAX = 5_000
@@ -29,7 +30,6 @@ READ_LIMIT_MAX = 200
 @dataclass(frozen=True)
 class AuditEntry:
     tenant_id: str
-    audit_id: str
     recorded_at: datetime
     client_id: str
     subject: str
@@ -105,7 +105,7 @@ class AuditLog:
                 driver_connection = connection.connection.dbapi_connection
                 with driver_connection.cursor().copy(_COPY_SQL) as copy:
                     for entry in batch:
-                        copy.write_row(astuple(entry))
+                        copy.write_row(_values(entry))
                 driver_connection.commit()  # the driver's own: SQLAlchemy saw no statement, so it began nothing
             return
         with self.db.write_session() as session:
@@ -114,9 +114,14 @@ class AuditLog:
             session.commit()
 
 
-_COLUMNS = [field.name for field in fields(AuditEntry)]
+# The record's id is made here, in the writer, not on the request path.
+_COLUMNS = ["audit_id", *(field.name for field in fields(AuditEntry))]
 _COPY_SQL = f"COPY audit_record ({', '.join(_COLUMNS)}) FROM STDIN"
 
 
+def _values(entry: AuditEntry) -> tuple:
+    return (new_id("aud"), *astuple(entry))
+
+
 def _row(entry: AuditEntry) -> dict:
-    return dict(zip(_COLUMNS, astuple(entry), strict=True))
+    return dict(zip(_COLUMNS, _values(entry), strict=True))
