@@ -25,6 +25,25 @@ _NOOP: dict = {}
 _JOURNEY: dict = {}
 
 
+_TRACE = os.environ.get(
+    "LENDING_BENCH_TRACE"
+)  # a file: every decision's (start time, latency ms), for analysis
+_TRACED: list[tuple[float, float]] = []
+
+
+@events.request.add_listener
+def _trace(request_type, name, response_time, **_kwargs) -> None:
+    if _TRACE and name == "POST /lending/v1/applications":
+        _TRACED.append((time.time() - response_time / 1000, response_time))
+
+
+@events.quitting.add_listener
+def _write_trace(environment, **_kwargs) -> None:
+    if _TRACE and _TRACED:
+        with open(_TRACE, "w") as handle:
+            handle.writelines(f"{started:.4f} {ms:.2f}\n" for started, ms in _TRACED)
+
+
 @events.init.add_listener
 def _load_work(environment, **_kwargs) -> None:
     with open(os.environ["LENDING_BENCH_WORK"]) as handle:

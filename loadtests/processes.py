@@ -164,6 +164,10 @@ class BenchStack:
         wait_ready(self.url(service))
         return process
 
+    def settle(self) -> None:
+        """After the work list is prepared: vacuum, analyze and checkpoint the fresh database (pg_admin.settle)."""
+        pg_admin.settle(self.database_url)
+
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far of each started process, of the local PostgreSQL server's processes (all of them:
         a benchmark is meant to run alone) and of finished child processes (the Locust runs)."""

@@ -33,6 +33,19 @@ from openbank_kit.settings import KitSettings
 _NOT_CONNECTED = "the async database is not open (the app's lifespan opens it)"
 
 
+def postgresql_conninfo(database_url: str, **extra: Any) -> str:
+    """libpq's connection string for a SQLAlchemy URL: its host, or the Unix socket directory given as
+    `?host=/run/postgresql` (no TCP on a machine shared with the server), else 127.0.0.1."""
+    from psycopg.conninfo import make_conninfo
+
+    url = make_url(database_url)
+    host = url.host or url.query.get("host") or "127.0.0.1"
+    return make_conninfo(
+        host=host, port=url.port or 5432, dbname=url.database, user=url.username, password=url.password,
+        connect_timeout=5, **extra,
+    )  # fmt: skip
+
+
 class AsyncUnit:
     """One transaction's statements, sent in batches."""
 
@@ -145,15 +158,12 @@ class AsyncDatabase:
     async def open(self) -> None:
         if not self.db.is_postgresql or self._pool is not None:
             return
-        from psycopg.conninfo import make_conninfo
         from psycopg_pool import AsyncConnectionPool
 
-        url = make_url(self.db.url)
-        conninfo = make_conninfo(
-            host=url.host or "127.0.0.1", port=url.port or 5432, dbname=url.database, user=url.username,
-            password=url.password, connect_timeout=5,
+        conninfo = postgresql_conninfo(
+            self.db.url,
             options=f"-csearch_path={self.db.schema} -clock_timeout={self.settings.db_lock_timeout_ms}",
-        )  # fmt: skip
+        )
 
         def pool(kind: str, autocommit: bool) -> AsyncConnectionPool:
             return AsyncConnectionPool(
