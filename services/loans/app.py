@@ -12,7 +12,7 @@ from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
 from services.loans.api import ROUTERS, lending
 from services.loans.models import TENANT_TABLES
-from services.loans.service import run_due_instalments
+from services.loans.service import DecisionHints, run_due_instalments
 from services.loans.settings import LoansSettings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -41,6 +41,7 @@ def create_app(
     )
     token = app.state.internal_token
     # The ledger and the customers' ledger features live in accounts; every call carries the internal token.
+    app.state.decision_hints = DecisionHints()  # per process: see service.create_application
     app.state.accounts_client = accounts_client or internal_client(settings, "accounts", token)
     # Loan events are published through payments' event API (services/loans/loan_events.py). No inline retries:
     # the outbox retries on the next loan operation or clock move, so an outage costs a request nothing.

@@ -39,18 +39,27 @@ def _age(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
+def read_keys(product_type: ProductType, profile: dict) -> tuple[str, str | None, str | None]:
+    """All that `reads` takes from the ledger profile: the customer's id number and, for an SME tax loan, their
+    business's id number and customer id. Two profiles with the same keys need the same reads."""
+    business = _business(product_type, profile)
+    if business is None:
+        return profile["IdNumber"], None, None
+    return profile["IdNumber"], business["IdNumber"], business["CustomerId"]
+
+
 def reads(
     tenant_id: str, customer_id: str, product_type: ProductType, profile: dict, now: datetime
 ) -> list[tuple[sql.Statement, dict]]:
     """The statements that fetch what the rules read beside the ledger profile: the credit file, and for an SME
     tax loan the business's tax profile and filings. Sent in one batch (`openbank_kit.sql.run`)."""
-    id_numbers = [profile["IdNumber"]]
-    business = _business(product_type, profile)
+    person_id_number, business_id_number, business_customer_id = read_keys(product_type, profile)
+    id_numbers = [person_id_number]
     batch = []
-    if business is not None:
-        id_numbers.append(business["IdNumber"])
+    if business_customer_id is not None:
+        id_numbers.append(business_id_number)
         since = add_months(date(now.year, now.month, 1), -TAX_WINDOW_MONTHS)
-        batch += repository.tax_reads(tenant_id, business["CustomerId"], f"{since:%Y-%m}")
+        batch += repository.tax_reads(tenant_id, business_customer_id, f"{since:%Y-%m}")
     personal_products = [p.product_id for p in PRODUCTS if p.product_type is ProductType.PERSONAL_QUICK_LOAN]
     credit = repository.credit_file_read(
         tenant_id,

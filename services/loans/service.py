@@ -462,6 +462,7 @@ class _Prefetched:
     call: under load, the pool was the queue). The transaction checks the consent again under its lock."""
 
     now: datetime
+    offset_s: int
     product_type: ProductType | None = (
         None  # None: the consent did not look usable; the profile was not asked
     )
@@ -473,6 +474,41 @@ class _Prefetched:
         if self.error is not None:
             raise self.error
         return self.found
+
+
+@dataclass(frozen=True)
+class DecisionHint:
+    """What a customer's last decision in this process read before its transaction: the tenant's clock offset, the
+    consent's product type and the month's ledger snapshot. The next decision sends its reads with the key's claim
+    and the consent's lock at once, on the bet that these did not change; the batch's own answer settles the bet."""
+
+    offset_s: int
+    product_type: ProductType
+    month: str
+    profile: dict
+    read_keys: tuple
+
+
+class DecisionHints:
+    """The hints of this process, by tenant and customer. Only ever a guess: a wrong one costs a round trip."""
+
+    CAPACITY = 100_000  # a few KB each; past it, start again (a hint is cheap to learn)
+
+    def __init__(self) -> None:
+        self._hints: dict[tuple[str, str], DecisionHint] = {}
+
+    def get(self, tenant_id: str, customer_id: str) -> DecisionHint | None:
+        return self._hints.get((tenant_id, customer_id))
+
+    def learn(self, tenant_id: str, customer_id: str, hint: DecisionHint) -> None:
+        if len(self._hints) >= self.CAPACITY:
+            self._hints.clear()
+        self._hints[(tenant_id, customer_id)] = hint
+
+
+class _Mispredicted(Exception):
+    """The hint did not hold (the clock moved, a new month, another product, another world): the transaction rolls
+    back, having written nothing, and the decision takes the usual path."""
 
 
 def _month_of(moment: datetime) -> str:
@@ -488,17 +524,18 @@ async def _prefetch(
     async with adb.unit(write=False) as unit:
         (found,) = await unit.run((repository.CLOCK_AND_CONSENT_PARTIES, names))
     offset_s, client_id, customer_id, status, product_id, snapshot_month, snapshot = found.one()
-    now = clock_now(offset_s or 0)
+    offset_s = offset_s or 0
+    now = clock_now(offset_s)
     if (client_id, customer_id, status) != (caller.client_id, caller.subject, "AUTH"):
-        return _Prefetched(now)
+        return _Prefetched(now, offset_s)
     product_type = PRODUCTS_BY_ID[product_id].product_type
     if snapshot_month == _month_of(now):
-        return _Prefetched(now, product_type, found=snapshot)
+        return _Prefetched(now, offset_s, product_type, found=snapshot)
     try:
         profile = await customer_profile_async(accounts, caller.tenant_id, caller.subject)
     except ServiceUnavailable as exc:  # raised in the transaction, only if the consent is still usable there
-        return _Prefetched(now, product_type, error=exc)
-    return _Prefetched(now, product_type, found=profile, asked_ledger=profile is not None)
+        return _Prefetched(now, offset_s, product_type, error=exc)
+    return _Prefetched(now, offset_s, product_type, found=profile, asked_ledger=profile is not None)
 
 
 async def create_application(
@@ -508,19 +545,29 @@ async def create_application(
     idempotency_key: str | None,
     body: dict,
     issuer: str,
+    hints: DecisionHints | None = None,
 ) -> StoredResponse:
     """Decide synchronously: gather features, run the rules, store inputs, hits, score and output; consume the
     consent; answer with the decision (and the offer when approved).
 
-    Three round trips to the database on PostgreSQL: the clock and the consent's parties; then, after the ledger's
-    profile, the idempotency claim, the consent under its lock and the credit file in one pipeline; then the
-    decision's rows, the consent's new status, the stored response and the COMMIT in another."""
+    Two round trips to the database on PostgreSQL when this process has a hint for the customer (the usual case):
+    the key's claim, the clock, the consent's parties and snapshot, the consent under its lock and the credit file
+    in one pipeline; then the decision's rows, the consent's new status, the stored response and the COMMIT.
+    Without a hint, or when it proves wrong, three: the clock, the consent's parties and the snapshot first, then
+    (after the ledger's profile, if the snapshot is not this month's) the claim, the lock and the credit file, then
+    the writes."""
     _check_scope(caller)
     consent_id = body["Data"]["ConsentId"]
     validate_idempotency_key(idempotency_key)
     _check_customer_token(caller, consent_id)
-    prefetched = await _prefetch(adb, accounts, caller, consent_id)
     lock = (repository.CONSENT_LOCKED, {"tenant_id": caller.tenant_id, "consent_id": consent_id})
+    hint = hints.get(caller.tenant_id, caller.subject) if hints is not None else None
+    if hint is not None:
+        try:
+            return await _create_on_hint(adb, caller, consent_id, idempotency_key, body, issuer, lock, hint)
+        except _Mispredicted:
+            pass
+    prefetched = await _prefetch(adb, accounts, caller, consent_id)
 
     async def create(unit: AsyncUnit, now: datetime) -> StoredResponse:
         profile = prefetched.found
@@ -546,63 +593,14 @@ async def create_application(
             fetched = await unit.run(
                 *feature_gathering.reads(caller.tenant_id, caller.subject, product_type, profile, now)
             )
-        features = feature_gathering.gather(product_type, profile, now, fetched)
-        request = DecisionRequest(
-            product_id=consent.product_id,
-            amount_fen=consent.amount_fen,
-            term_months=consent.term_months,
-            repayment_method=consent.repayment_method,
-            decision_date=now.date(),
+        stored = _decide(
+            unit, caller, consent, product_type, profile, now, fetched, prefetched.asked_ledger, issuer
         )
-        result = decide(request, features)
-        application_id, decision_id = new_id("lap"), new_id("dec")
-        decision = {
-            "tenant_id": caller.tenant_id,
-            "decision_id": decision_id,
-            "application_id": application_id,
-            "client_id": caller.client_id,
-            "customer_id": caller.subject,
-            "rules_version": result.rules_version,
-            "outcome": result.outcome.value,
-            "request": decision_request_json(request),
-            "features": features.to_json(),
-            "result": result.to_json(),
-            "decided_at": now,
-        }
-        approved = result.outcome is Outcome.APPROVED
-        application = {
-            "tenant_id": caller.tenant_id,
-            "application_id": application_id,
-            "consent_id": consent_id,
-            "client_id": caller.client_id,
-            "customer_id": caller.subject,
-            "status": result.outcome.value,
-            "decision_id": decision_id,
-            "offer_id": new_id("off") if approved else None,
-            "offer_expires_at": now + timedelta(days=OFFER_VALIDITY_DAYS) if approved else None,
-            "created_at": now,
-        }
-        consumed = transition(CONSENT_TRANSITIONS, "consent", consent.status, "COND")
-        status_change = {
-            "b_tenant": caller.tenant_id,
-            "b_consent": consent_id,
-            "new_status": consumed,
-            "at": now,
-        }
-        # Sent with the stored response and the COMMIT, as one statement (AsyncIdempotencyStore).
-        if prefetched.asked_ledger:
-            snapshot = {"tenant_id": caller.tenant_id, "customer_id": caller.subject, "month": _month_of(now),
-                        "profile": profile, "fetched_at": now}  # fmt: skip
-            unit.defer(repository.SNAPSHOT_INSERTS[unit.dialect.name], snapshot)
-        unit.defer(repository.SET_CONSENT_STATUS, status_change)
-        unit.defer(repository.insert_statement(CreditDecision.__table__), decision)
-        unit.defer(repository.insert_statement(LoanApplication.__table__), application)
-        body = _envelope(
-            _application_body(SimpleNamespace(**application), SimpleNamespace(**decision), now.tzinfo),
-            f"/lending/v1/applications/{application_id}",
-            issuer,
-        )
-        return StoredResponse(201, body, application_id)
+        if hints is not None and (prefetched.asked_ledger or prefetched.found is not None):
+            hint = DecisionHint(prefetched.offset_s, product_type, _month_of(now), profile,
+                                feature_gathering.read_keys(product_type, profile))  # fmt: skip
+            hints.learn(caller.tenant_id, caller.subject, hint)
+        return stored
 
     return await AsyncIdempotencyStore(adb).run(
         tenant_id=caller.tenant_id,
@@ -613,6 +611,124 @@ async def create_application(
         create=create,
         now=prefetched.now,
     )
+
+
+async def _create_on_hint(
+    adb: AsyncDatabase,
+    caller: Caller,
+    consent_id: str,
+    idempotency_key: str | None,
+    body: dict,
+    issuer: str,
+    lock: tuple[sql.Statement, dict],
+    hint: DecisionHint,
+) -> StoredResponse:
+    """The decision with its reads sent at once, as the hint says they will be; `_Mispredicted` when it was wrong.
+    The clock is checked before anything else (the consent's expiry and every window depend on the time), the
+    product and the snapshot before the features are gathered from what came back."""
+    names = {"tenant_id": caller.tenant_id, "consent_id": consent_id, "customer_id": caller.subject}
+    now = clock_now(hint.offset_s)
+
+    async def create(unit: AsyncUnit, now: datetime) -> StoredResponse:
+        reads = feature_gathering.reads(
+            caller.tenant_id, caller.subject, hint.product_type, hint.profile, now
+        )
+        found, locked, *fetched = await unit.run((repository.CLOCK_AND_CONSENT_PARTIES, names), lock, *reads)
+        offset_s, _client, _customer, _status, _product, snapshot_month, snapshot = found.one()
+        if (offset_s or 0) != hint.offset_s:
+            raise _Mispredicted
+        consent = _usable_consent(caller, locked, now)
+        product_type = PRODUCTS_BY_ID[consent.product_id].product_type
+        if (
+            product_type is not hint.product_type
+            or snapshot_month != _month_of(now)
+            or feature_gathering.read_keys(product_type, snapshot) != hint.read_keys
+        ):
+            raise _Mispredicted
+        return _decide(unit, caller, consent, product_type, snapshot, now, fetched, False, issuer)
+
+    return await AsyncIdempotencyStore(adb).run(
+        tenant_id=caller.tenant_id,
+        client_id=caller.client_id,
+        operation=CREATE_APPLICATION,
+        key=idempotency_key,
+        body=body,
+        create=create,
+        now=now,
+    )
+
+
+def _decide(
+    unit: AsyncUnit,
+    caller: Caller,
+    consent,
+    product_type: ProductType,
+    profile: dict,
+    now: datetime,
+    fetched: list[sql.Rows],
+    asked_ledger: bool,
+    issuer: str,
+) -> StoredResponse:
+    """The decision from the gathered features; its rows, the consent's new status (and a new snapshot) deferred to
+    the unit's last batch. The answer to send."""
+    consent_id = consent.consent_id
+    features = feature_gathering.gather(product_type, profile, now, fetched)
+    request = DecisionRequest(
+        product_id=consent.product_id,
+        amount_fen=consent.amount_fen,
+        term_months=consent.term_months,
+        repayment_method=consent.repayment_method,
+        decision_date=now.date(),
+    )
+    result = decide(request, features)
+    application_id, decision_id = new_id("lap"), new_id("dec")
+    decision = {
+        "tenant_id": caller.tenant_id,
+        "decision_id": decision_id,
+        "application_id": application_id,
+        "client_id": caller.client_id,
+        "customer_id": caller.subject,
+        "rules_version": result.rules_version,
+        "outcome": result.outcome.value,
+        "request": decision_request_json(request),
+        "features": features.to_json(),
+        "result": result.to_json(),
+        "decided_at": now,
+    }
+    approved = result.outcome is Outcome.APPROVED
+    application = {
+        "tenant_id": caller.tenant_id,
+        "application_id": application_id,
+        "consent_id": consent_id,
+        "client_id": caller.client_id,
+        "customer_id": caller.subject,
+        "status": result.outcome.value,
+        "decision_id": decision_id,
+        "offer_id": new_id("off") if approved else None,
+        "offer_expires_at": now + timedelta(days=OFFER_VALIDITY_DAYS) if approved else None,
+        "created_at": now,
+    }
+    consumed = transition(CONSENT_TRANSITIONS, "consent", consent.status, "COND")
+    status_change = {
+        "b_tenant": caller.tenant_id,
+        "b_consent": consent_id,
+        "new_status": consumed,
+        "at": now,
+    }
+    # Sent with the stored response and the COMMIT, as one statement (AsyncIdempotencyStore).
+    if asked_ledger:
+        snapshot = {"tenant_id": caller.tenant_id, "customer_id": caller.subject, "month": _month_of(now),
+                    "profile": profile, "fetched_at": now}  # fmt: skip
+        unit.defer(repository.SNAPSHOT_INSERTS[unit.dialect.name], snapshot)
+    unit.defer(repository.SET_CONSENT_STATUS, status_change)
+    unit.defer(repository.insert_statement(CreditDecision.__table__), decision)
+    unit.defer(repository.insert_statement(LoanApplication.__table__), application)
+    body = _envelope(
+        _application_body(SimpleNamespace(**application), SimpleNamespace(**decision), now.tzinfo),
+        f"/lending/v1/applications/{application_id}",
+        issuer,
+    )
+    return StoredResponse(201, body, application_id)
 
 
 def decision_request_json(request: DecisionRequest) -> dict:

@@ -51,7 +51,13 @@ async def create_application(request: Request) -> JSONResponse:
     body = parsed_body(ApplicationRequest, await request.body())
     key = request.headers.get(IDEMPOTENCY_HEADER)
     stored = await service.create_application(
-        state.adb, state.accounts_client, caller, key, body.model_dump(mode="json"), state.settings.issuer
+        state.adb,
+        state.accounts_client,
+        caller,
+        key,
+        body.model_dump(mode="json"),
+        state.settings.issuer,
+        hints=state.decision_hints,
     )
     return OrjsonResponse(stored.body, status_code=stored.status_code)
 

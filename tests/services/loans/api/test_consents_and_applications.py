@@ -296,3 +296,59 @@ def test_later_applications_in_the_month_read_the_ledger_snapshot_and_the_next_m
             )
         ).all()
     assert len(months) == 2
+
+
+class _CountsUnits:
+    """Wraps loans' async database: records each unit it opens (True: a write unit, False: a read)."""
+
+    def __init__(self, real) -> None:
+        self.real, self.opened = real, []
+
+    def unit(self, write: bool = True):
+        self.opened.append(write)
+        return self.real.unit(write=write)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def _applied(partner, customer_id: str, key: str, **terms) -> dict:
+    consent_id = partner.create_consent(**terms).json()["Data"]["ConsentId"]
+    assert partner.authorise(consent_id, customer_id).status_code == 200
+    applied = partner.apply(customer_id, consent_id, key=key)
+    assert applied.status_code == 201, applied.text
+    decision_id = applied.json()["Data"]["Decision"]["DecisionId"]
+    return partner.stack.gateway.get(
+        f"/lending/v1/decisions/{decision_id}", headers=partner.client_headers
+    ).json()
+
+
+def test_a_customers_next_decision_reads_with_the_claim_and_a_wrong_guess_changes_nothing(partner):
+    """After one decision, the process guesses the clock, product and snapshot of the customer's next one and sends
+    its reads with the key's claim (no read unit first). A moved clock or another product proves the guess wrong: that
+    transaction rolls back and the decision is made as without a guess, on the right time and the right reads."""
+    SUN = PERSONAS["sun.hui"]
+    loans = partner.stack.services["loans"].app
+    first = _applied(partner, SUN, "hint-0")
+    counter = _CountsUnits(loans.state.adb)
+    loans.state.adb = counter
+    try:
+        guessed = _applied(partner, SUN, "hint-1")
+        assert counter.opened == [True]  # one unit: the guess held
+        partner.advance_clock(3)
+        counter.opened.clear()
+        moved = _applied(partner, SUN, "hint-2")
+        assert counter.opened == [True, False, True]  # guessed, wrong (the clock moved), then as usual
+        counter.opened.clear()
+        sme = _applied(partner, SUN, "hint-3", product_id="sme-tax-loan", amount="100000.00")
+        assert counter.opened == [True, False, True]  # another product: other reads (the business's tax file)
+    finally:
+        loans.state.adb = counter.real
+    features = [d["Data"]["Inputs"]["Features"] for d in (first, guessed, moved, sme)]
+    steady = [{name: value for name, value in f.items() if name != "applications_1h"} for f in features[:2]]
+    assert steady[1] == steady[0]
+    assert [f["applications_1h"] for f in features[:2]] == [0, 1]
+    decided_on = [date.fromisoformat(d["Data"]["DecisionDateTime"][:10]) for d in (guessed, moved)]
+    assert (decided_on[1] - decided_on[0]).days == 3  # the moved clock's time, not the guessed one
+    assert features[3]["tax_filings_24m"] > 0 and features[3]["business_customer_id"]
+    assert not features[0].get("business_customer_id")  # the personal loan read no tax file
