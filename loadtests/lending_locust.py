@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from locust import FastHttpUser, HttpUser, constant_throughput, events, task
 
 from loadtests.processes import WorkList, fixed_rate, stagger_start
+from openbank_kit.gc_tuning import tune_garbage_collector
 
 _WORK = WorkList()
 _NOOP: dict = {}
@@ -51,6 +52,7 @@ def _load_work(environment, **_kwargs) -> None:
     _WORK.items.extend(prepared["Decisions"])
     _NOOP.update(prepared["NoOp"])
     _JOURNEY.update(prepared.get("Journey", {}))
+    tune_garbage_collector()  # the work list out of the collector's passes (openbank_kit/gc_tuning.py)
 
 
 DECISION_RATE_PER_USER = float(os.environ.get("LENDING_BENCH_PER_USER_RATE", "5"))

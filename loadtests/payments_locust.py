@@ -12,6 +12,7 @@ import os
 from locust import HttpUser, events, task
 
 from loadtests.processes import WorkList, fixed_rate, stagger_start
+from openbank_kit.gc_tuning import tune_garbage_collector
 
 _WORK = WorkList()
 SETTLED = ("ACCC", "ACSC")  # same-bank settles at once
@@ -21,6 +22,7 @@ SETTLED = ("ACCC", "ACSC")  # same-bank settles at once
 def _load_work(environment, **_kwargs) -> None:
     with open(os.environ["PAYMENTS_BENCH_WORK"]) as handle:
         _WORK.items.extend(json.load(handle))
+    tune_garbage_collector()  # the work list out of the collector's passes (openbank_kit/gc_tuning.py)
 
 
 PER_USER_RATE = float(os.environ.get("PAYMENTS_BENCH_PER_USER_RATE", "5"))

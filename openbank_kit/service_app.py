@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import os
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +12,7 @@ from openbank_kit.async_db import AsyncDatabase
 from openbank_kit.caller import caller_key
 from openbank_kit.db import Database
 from openbank_kit.errors import install_error_handlers
+from openbank_kit.gc_tuning import tune_garbage_collector
 from openbank_kit.health import router as health_router
 from openbank_kit.hot_routes import Handler, HotRoutes
 from openbank_kit.inspect_api import idempotency_router
@@ -25,21 +24,6 @@ from openbank_kit.settings import KitSettings
 from openbank_kit.tenancy import TenantTables
 from openbank_kit.tenant_api import tenant_router
 from openbank_kit.whoami import router as whoami_router
-
-GC_GEN0_THRESHOLD = 20_000  # allocations between young collections (CPython's default is 700)
-
-
-def _tune_garbage_collector() -> None:
-    """What the process holds once started (routes, models, compiled statements, keys) lives until exit: freeze it
-    out of the collector's sight, and collect the young generation less often. A request allocates thousands of
-    short-lived objects; at CPython's defaults the collector ran several times per request and each full pass walked
-    the whole app (5% of a decision's CPU in the loans process, sampled with py-spy)."""
-    if os.environ.get("OPENBANK_GC_DEFAULTS"):  # A/B measurements
-        return
-    gc.collect()
-    gc.freeze()
-    _gen0, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 def create_service_app(
@@ -68,7 +52,7 @@ def create_service_app(
         await app.state.adb.open()  # in this loop: the async pool belongs to the loop that serves requests
         if on_started is not None:
             on_started(app)
-        _tune_garbage_collector()
+        tune_garbage_collector()
         yield
         if on_stopped is not None:
             on_stopped(app)
