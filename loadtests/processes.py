@@ -165,7 +165,8 @@ class BenchStack:
         return process
 
     def settle(self) -> None:
-        """After the work list is prepared: vacuum, analyze and checkpoint the fresh database (pg_admin.settle)."""
+        """Vacuum, analyze and checkpoint the bench database (pg_admin.settle): after the work list is prepared, and
+        again after the warm-up, before the measured run."""
         pg_admin.settle(self.database_url)
 
     def cpu(self) -> dict[str, float]:
