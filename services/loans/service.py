@@ -602,15 +602,7 @@ async def create_application(
             hints.learn(caller.tenant_id, caller.subject, hint)
         return stored
 
-    return await AsyncIdempotencyStore(adb).run(
-        tenant_id=caller.tenant_id,
-        client_id=caller.client_id,
-        operation=CREATE_APPLICATION,
-        key=idempotency_key,
-        body=body,
-        create=create,
-        now=prefetched.now,
-    )
+    return await _once_per_key(adb, caller, idempotency_key, body, create, prefetched.now)
 
 
 async def _create_on_hint(
@@ -647,11 +639,18 @@ async def _create_on_hint(
             raise _Mispredicted
         return _decide(unit, caller, consent, product_type, snapshot, now, fetched, False, issuer)
 
+    return await _once_per_key(adb, caller, idempotency_key, body, create, now)
+
+
+async def _once_per_key(
+    adb: AsyncDatabase, caller: Caller, key: str | None, body: dict, create, now: datetime
+) -> StoredResponse:
+    """`create` in a unit with the idempotency key's claim, its answer stored with its writes (the same for a key)."""
     return await AsyncIdempotencyStore(adb).run(
         tenant_id=caller.tenant_id,
         client_id=caller.client_id,
         operation=CREATE_APPLICATION,
-        key=idempotency_key,
+        key=key,
         body=body,
         create=create,
         now=now,
