@@ -184,7 +184,9 @@ def _decide(client: httpx.Client, item: dict) -> float:
         headers={"Authorization": f"Bearer {item['Token']}", "x-idempotency-key": item["Key"]},
     )
     if response.status_code != 201:
-        raise RuntimeError(f"warm-up decision failed: {response.status_code} {response.text[:300]}")
+        raise RuntimeError(
+            f"decision before the measured run failed: {response.status_code} {response.text[:300]}"
+        )
     return (time.perf_counter() - started) * 1000
 
 
@@ -216,7 +218,7 @@ def _warm_up(issuer: str, items: list[dict]) -> None:
         list(pool.map(work, [items[n::WARMUP_THREADS] for n in range(WARMUP_THREADS)]))
 
 
-JOURNEY_USERS = 2  # scenario (a): one journey per second each, in its own run after the decision load
+JOURNEY_USERS = 2  # scenario (a): one journey per second each, in its own run before the decision load
 JOURNEY_DURATION_S = 20
 
 

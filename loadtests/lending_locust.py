@@ -26,9 +26,8 @@ _NOOP: dict = {}
 _JOURNEY: dict = {}
 
 
-_TRACE = os.environ.get(
-    "LENDING_BENCH_TRACE"
-)  # a file: every decision's (start time, latency ms), for analysis
+# A file for every measured decision's start time and latency, to find the seconds a tail comes from.
+_TRACE = os.environ.get("LENDING_BENCH_TRACE")
 _TRACED: list[tuple[float, float]] = []
 
 

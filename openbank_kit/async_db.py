@@ -27,21 +27,19 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
 from openbank_kit import sql
-from openbank_kit.db import Database
+from openbank_kit.db import Database, postgresql_host
 from openbank_kit.settings import KitSettings
 
 _NOT_CONNECTED = "the async database is not open (the app's lifespan opens it)"
 
 
 def postgresql_conninfo(database_url: str, **extra: Any) -> str:
-    """libpq's connection string for a SQLAlchemy URL: its host, or the Unix socket directory given as
-    `?host=/run/postgresql` (no TCP on a machine shared with the server), else 127.0.0.1."""
+    """libpq's connection string for a SQLAlchemy URL (its server: `postgresql_host`)."""
     from psycopg.conninfo import make_conninfo
 
     url = make_url(database_url)
-    host = url.host or url.query.get("host") or "127.0.0.1"
     return make_conninfo(
-        host=host, port=url.port or 5432, dbname=url.database, user=url.username, password=url.password,
+        host=postgresql_host(url), port=url.port or 5432, dbname=url.database, user=url.username, password=url.password,
         connect_timeout=5, **extra,
     )  # fmt: skip
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 import psycopg.types.json
-from sqlalchemy import DateTime, Engine, Table, create_engine, event, make_url, text
+from sqlalchemy import URL, DateTime, Engine, Table, create_engine, event, make_url, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -35,6 +35,12 @@ def json_text(value) -> str:
 
 # JSON columns read by psycopg directly (openbank_kit.sql) are parsed with orjson too.
 psycopg.types.json.set_json_loads(orjson.loads)
+
+
+def postgresql_host(url: URL) -> str:
+    """The server a PostgreSQL URL names: its host, or the Unix socket directory given as `?host=/run/postgresql`
+    (no TCP on a machine shared with the server), else 127.0.0.1."""
+    return url.host or url.query.get("host") or "127.0.0.1"
 
 
 class DatabaseUnavailable(Exception):
@@ -125,7 +131,7 @@ class Database:
         url = make_url(self.url)
         if self.dialect == "sqlite":
             return f"SQLite file {url.database}"
-        return f"PostgreSQL {url.host}:{url.port or 5432}/{url.database} schema {self.schema}"
+        return f"PostgreSQL {postgresql_host(url)}:{url.port or 5432}/{url.database} schema {self.schema}"
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

@@ -251,8 +251,9 @@ class AsyncIdempotencyStore:
 
     The key's claim goes out with `create`'s first batch (one round trip for both), and the response is stored in the
     batch that carries `create`'s deferred writes and the COMMIT: bundled with them into one statement
-    (`sql.Bundle`), so what `create` defers must not depend on each other's effects nor change the same rows. A key already taken shows when that first batch
-    comes back; the next attempt then reads the key's record and replays it (or frees an expired one).
+    (`sql.Bundle`), so what `create` defers must not depend on each other's effects nor change the same rows. A key
+    already taken shows when that first batch comes back; the next attempt then reads the key's record and replays
+    it (or frees an expired one).
     """
 
     def __init__(self, adb: AsyncDatabase):

@@ -9,6 +9,8 @@ import subprocess
 
 from sqlalchemy import create_engine, make_url, text
 
+from openbank_kit.db import postgresql_host
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -50,8 +52,7 @@ def pgbench_tps(admin_url: str, clients: int, seconds: int) -> float:
     name = fresh_database_name("openbank_pgbench")
     url = make_url(create_database(admin_url, name))
     env = {**os.environ, "PGPASSWORD": url.password or ""}
-    host = url.host or url.query.get("host") or "127.0.0.1"  # ?host=/run/postgresql: the Unix socket
-    args = ["-h", host, "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    args = ["-h", postgresql_host(url), "-p", str(url.port or 5432), "-U", url.username or "postgres"]
     try:
         subprocess.run(
             ["pgbench", *args, "-i", "-q", "-s", "1", name], env=env, check=True, capture_output=True

@@ -70,9 +70,8 @@ def create_service_app(
     app.state.tenant_tables = tenant_tables
     app.state.migrations_dir = migrations_dir
     app.state.internal_token = internal_token_for(settings)
-    app.state.caller_key = caller_key(
-        app.state.internal_token
-    )  # the gateway signs callers, services verify them
+    # The gateway signs callers with this key, the services verify them with it.
+    app.state.caller_key = caller_key(app.state.internal_token)
     install_error_handlers(app)
     for middleware in inner_middleware:
         app.add_middleware(middleware)

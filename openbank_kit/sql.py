@@ -107,8 +107,8 @@ class Bundle:
 
     The members run on one snapshot and must not depend on each other's effects (a row inserted by one is not
     seen by another) nor change the same row (PostgreSQL keeps one of the changes); what earlier statements of the
-    transaction did, they all see. Parameters are given per
-    member (`parameters(...)`); their names are prefixed per member inside the one statement.
+    transaction did, they all see. Parameters are given per member (`parameters(...)`); their names are prefixed per
+    member inside the one statement.
     """
 
     def __init__(self, *members: Statement) -> None:

@@ -479,12 +479,12 @@ class _Prefetched:
 @dataclass(frozen=True)
 class DecisionHint:
     """What a customer's last decision in this process read before its transaction: the tenant's clock offset, the
-    consent's product type and the month's ledger snapshot. The next decision sends its reads with the key's claim
-    and the consent's lock at once, on the bet that these did not change; the batch's own answer settles the bet."""
+    consent's product type and the ledger snapshot (its id numbers: all the reads depend on). The next decision sends
+    its reads with the key's claim and the consent's lock at once, on the bet that these did not change; the batch's
+    own answer (the clock, the consent, this month's snapshot) settles the bet."""
 
     offset_s: int
     product_type: ProductType
-    month: str
     profile: dict
     read_keys: tuple
 
@@ -596,10 +596,10 @@ async def create_application(
         stored = _decide(
             unit, caller, consent, product_type, profile, now, fetched, prefetched.asked_ledger, issuer
         )
-        if hints is not None and (prefetched.asked_ledger or prefetched.found is not None):
-            hint = DecisionHint(prefetched.offset_s, product_type, _month_of(now), profile,
-                                feature_gathering.read_keys(product_type, profile))  # fmt: skip
-            hints.learn(caller.tenant_id, caller.subject, hint)
+        if hints is not None and prefetched.found is not None:  # this month's snapshot, or it is being stored
+            read_keys = feature_gathering.read_keys(product_type, profile)
+            hints.learn(caller.tenant_id, caller.subject,
+                        DecisionHint(prefetched.offset_s, product_type, profile, read_keys))  # fmt: skip
         return stored
 
     return await _once_per_key(adb, caller, idempotency_key, body, create, prefetched.now)
