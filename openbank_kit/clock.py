@@ -71,3 +71,21 @@ def set_clock_offset(session: Session, tenant_id: str, offset_s: int) -> None:
     clock.updated_at = wall_clock()
     session.add(clock)
     session.flush()  # clock_offset reads with Core: later reads in this transaction see the new offset
+
+
+class SeenOffsets:
+    """Each tenant's clock offset as this process last read it: an async path's guess of `now` before its first
+    batch, which reads the offset again under the same transaction and starts over when the guess was wrong."""
+
+    CAPACITY = 10_000  # tenants remembered; past it, the map starts again (a wrong guess costs one retry)
+
+    def __init__(self) -> None:
+        self._offsets: dict[str, int] = {}
+
+    def get(self, tenant_id: str) -> int:
+        return self._offsets.get(tenant_id, 0)
+
+    def learn(self, tenant_id: str, offset_s: int) -> None:
+        if len(self._offsets) >= self.CAPACITY:
+            self._offsets.clear()
+        self._offsets[tenant_id] = offset_s

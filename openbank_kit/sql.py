@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable, visitors
@@ -142,6 +143,12 @@ class Bundle:
             )
             for n, member in enumerate(self.members)
         ]
+
+
+@cache
+def insert_statement(table: Table) -> Statement:
+    """An INSERT of every column of `table`, each bound under its own name (rows go in as dicts)."""
+    return Statement(insert(table).values({c.name: bindparam(c.name, type_=c.type) for c in table.columns}))
 
 
 @lru_cache(maxsize=256)

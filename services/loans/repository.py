@@ -9,14 +9,12 @@ from functools import cache
 from sqlalchemy import (
     Date,
     String,
-    Table,
     and_,
     bindparam,
     case,
     distinct,
     exists,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -116,18 +114,6 @@ SNAPSHOT_INSERTS = {
     for dialect, statement in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
 }
 SET_CONSENT_STATUS = sql.Statement(_SET_CONSENT_STATUS)
-
-
-def insert_statement(table: Table) -> sql.Statement:
-    """An INSERT of every column of `table`, each bound under its own name (rows go in as dicts)."""
-    return _insert_statements(table)
-
-
-@cache
-def _insert_statements(table: Table) -> sql.Statement:
-    return sql.Statement(
-        insert(table).values({c.name: bindparam(c.name, type_=c.type) for c in table.columns})
-    )
 
 
 def consent(

@@ -720,8 +720,8 @@ def _decide(
                     "profile": profile, "fetched_at": now}  # fmt: skip
         unit.defer(repository.SNAPSHOT_INSERTS[unit.dialect.name], snapshot)
     unit.defer(repository.SET_CONSENT_STATUS, status_change)
-    unit.defer(repository.insert_statement(CreditDecision.__table__), decision)
-    unit.defer(repository.insert_statement(LoanApplication.__table__), application)
+    unit.defer(sql.insert_statement(CreditDecision.__table__), decision)
+    unit.defer(sql.insert_statement(LoanApplication.__table__), application)
     body = _envelope(
         _application_body(SimpleNamespace(**application), SimpleNamespace(**decision), now.tzinfo),
         f"/lending/v1/applications/{application_id}",

@@ -6,11 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from openbank_kit.clock import SeenOffsets
 from openbank_kit.db import Database
 from openbank_kit.http_client import ServiceClient, internal_client
 from openbank_kit.service_app import create_service_app
 from openbank_kit.settings import load_settings
-from services.payments.api import ROUTERS
+from services.payments.api import ROUTERS, domestic_payments
 from services.payments.events.service import Dispatcher
 from services.payments.events.signing import EventSigner
 from services.payments.models import TENANT_TABLES
@@ -40,10 +41,13 @@ def create_app(
         migrate_on_start=migrate_on_start,
         on_started=_start_events,
         on_stopped=_stop,
+        hot_routes=[("POST", "/open-banking/v4.0/pisp/domestic-payments", domestic_payments.create_payment)],
     )
+    app.state.clock_offsets = SeenOffsets()  # the async payment path's guess of each tenant's clock
     token = app.state.internal_token
     # The ledger lives in accounts; every call carries the internal token.
     app.state.accounts_client = accounts_client or internal_client(settings, "accounts", token)
+    app.state.service_clients.append(app.state.accounts_client)  # its async connections close with the app
     # The sandbox clock moved: finish interrupted payments, settle those in clearing, execute due orders.
     app.state.on_clock_moved = lambda tenant_id: (
         run_clock_moved(app.state.db, app.state.accounts_client, tenant_id),

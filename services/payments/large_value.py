@@ -19,7 +19,7 @@ from openbank_kit.db import Database
 from openbank_kit.ids import new_id
 from openbank_kit.money import Money
 from services.payments import repository
-from services.payments.domain.large_value import reaches_threshold, rule_for
+from services.payments.domain.large_value import ReportRule, reaches_threshold, rule_for
 from services.payments.models import DomesticPayment, DomesticPaymentConsent, LargeValueRecord
 
 POSTED_STATUSES = ("ACCC", "ACSP", "ACSC")
@@ -55,26 +55,44 @@ def _days_posted_payments(
     return [(row[0], int(row[1])) for row in session.execute(query)]
 
 
-def record_if_reached(
-    session: Session, payment: DomesticPayment, consent: DomesticPaymentConsent, now: datetime
-) -> LargeValueRecord | None:
-    """Write the holder's record for the day if this posted payment makes the total reach the threshold."""
+def holder(payment: DomesticPayment, consent: DomesticPaymentConsent) -> tuple[ReportRule, str] | None:
+    """(the reporting rule, the subject: the personal customer or the corporate account) of the payment's debtor."""
     rule = rule_for(consent.debtor_account_class or "")
     if rule is None:
         return None
-    personal = rule.holder_kind == "PERSONAL"
-    subject_id = payment.customer_id if personal else payment.debtor_account_id
-    # The lock that serialises one holder's settlements: the same day counter the limits use.
-    if personal:
-        counted_fen = repository.locked_customer_day_total(
+    return rule, payment.customer_id if rule.holder_kind == "PERSONAL" else payment.debtor_account_id
+
+
+def lock_holder_day(
+    session: Session, payment: DomesticPayment, consent: DomesticPaymentConsent
+) -> int | None:
+    """Lock the day counter that serialises one holder's settlements (the one the limits count on) and return what
+    it holds; None when no rule applies. Taken before the payment's row, in every path that records an outcome
+    (the async path's guarded UPDATE locks it first too): one lock order, no deadlock between duplicates."""
+    found = holder(payment, consent)
+    if found is None:
+        return None
+    rule, subject_id = found
+    if rule.holder_kind == "PERSONAL":
+        return repository.locked_customer_day_total(
             session, payment.tenant_id, subject_id, payment.outflow_day
         )
-        classes: tuple[str, ...] = ("I", "II", "III")
-    else:
-        counted_fen = repository.locked_account_day_total(
-            session, payment.tenant_id, subject_id, payment.outflow_day
-        )
-        classes = ("BUSINESS",)
+    return repository.locked_account_day_total(session, payment.tenant_id, subject_id, payment.outflow_day)
+
+
+def record_if_reached(
+    session: Session,
+    payment: DomesticPayment,
+    consent: DomesticPaymentConsent,
+    now: datetime,
+    counted_fen: int,
+) -> LargeValueRecord | None:
+    """Write the holder's record for the day if this posted payment makes the total reach the threshold;
+    `counted_fen`: what `lock_holder_day` returned, its lock still held."""
+    found = holder(payment, consent)
+    assert found is not None
+    rule, subject_id = found
+    classes = ("I", "II", "III") if rule.holder_kind == "PERSONAL" else ("BUSINESS",)
     # Every posted payment of the day was counted on this row first (and only a payment that moved nothing gives
     # its amount back), so the row bounds the day's posted total: below the threshold, nothing can reach it. Under
     # this lock no other settlement of the holder runs, so the bound holds until this unit of work ends.

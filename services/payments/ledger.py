@@ -6,6 +6,7 @@ concurrent duplicate) returns the first posting and never moves money twice.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -63,27 +64,53 @@ def available_fen(accounts: ServiceClient, tenant_id: str, account_id: str) -> i
     return int(whole) * 100 + int((fraction + "00")[:2])
 
 
+def _posting_call(tenant_id: str, key: str, posting: dict) -> tuple[tuple, dict]:
+    return ("POST", f"/internal/v1/tenants/{tenant_id}/ledger/transactions"), {
+        "json": posting,
+        "idempotency_key": key,
+        "headers": {"x-openbank-service": LEDGER_CALLER},  # scopes the ledger idempotency keys
+    }
+
+
+def _outcome(response) -> Posted | Refused | None:
+    """What the ledger answered; None: a duplicate of this posting is still in flight there (409), wait for it."""
+    if response.status_code == 201:
+        return Posted(response.json()["TransactionId"])
+    if response.status_code == 409:
+        return None
+    if 400 <= response.status_code < 500:
+        errors = response.json().get("Errors") or [{}]
+        return Refused(errors[0].get("Message", "refused"))
+    raise ServiceUnavailable(message="the ledger cannot answer now; retry later")
+
+
+_STILL_PROCESSING = "the ledger is still processing this posting; retry later"
+
+
 def post(accounts: ServiceClient, tenant_id: str, key: str, posting: dict) -> Posted | Refused:
     """Post once per key; a duplicate still in flight (409) is waited for, never re-posted under another key."""
+    args, kwargs = _posting_call(tenant_id, key, posting)
     for _attempt in range(LEDGER_IN_PROGRESS_RETRIES):
-        response = _call(
-            accounts,
-            "POST",
-            f"/internal/v1/tenants/{tenant_id}/ledger/transactions",
-            json=posting,
-            idempotency_key=key,
-            headers={"x-openbank-service": LEDGER_CALLER},  # scopes the ledger idempotency keys
-        )
-        if response.status_code == 201:
-            return Posted(response.json()["TransactionId"])
-        if response.status_code == 409:
-            time.sleep(LEDGER_IN_PROGRESS_WAIT_S)
-            continue
-        if 400 <= response.status_code < 500:
-            errors = response.json().get("Errors") or [{}]
-            return Refused(errors[0].get("Message", "refused"))
-        raise ServiceUnavailable(message="the ledger cannot answer now; retry later")
-    raise ServiceUnavailable(message="the ledger is still processing this posting; retry later")
+        outcome = _outcome(_call(accounts, *args, **kwargs))
+        if outcome is not None:
+            return outcome
+        time.sleep(LEDGER_IN_PROGRESS_WAIT_S)
+    raise ServiceUnavailable(message=_STILL_PROCESSING)
+
+
+async def post_async(accounts: ServiceClient, tenant_id: str, key: str, posting: dict) -> Posted | Refused:
+    """`post` for async routes."""
+    args, kwargs = _posting_call(tenant_id, key, posting)
+    for _attempt in range(LEDGER_IN_PROGRESS_RETRIES):
+        try:
+            response = await accounts.arequest(*args, **kwargs)
+        except ServiceCallError:
+            raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
+        outcome = _outcome(response)
+        if outcome is not None:
+            return outcome
+        await asyncio.sleep(LEDGER_IN_PROGRESS_WAIT_S)
+    raise ServiceUnavailable(message=_STILL_PROCESSING)
 
 
 def account_identification(accounts: ServiceClient, tenant_id: str, account_id: str) -> dict | None:

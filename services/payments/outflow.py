@@ -34,20 +34,29 @@ def count_outflow(
     day_fen, earlier_days_fen = repository.add_account_outflow(
         session, tenant_id, account_id, day, amount_fen
     )
+    customer_day_fen = None
+    if counts_against_customer_limit(account_class):
+        assert customer_id is not None
+        customer_day_fen = repository.add_customer_outflow(session, tenant_id, customer_id, day, amount_fen)
+    breach = outflow_breach(account_class, amount_fen, day_fen, earlier_days_fen, customer_day_fen)
+    if breach is not None:
+        give_back_outflow(session, tenant_id, account_id, account_class, customer_id, amount_fen, day)
+    return breach
+
+
+def outflow_breach(
+    account_class: str, amount_fen: int, day_fen: int, earlier_days_fen: int, customer_day_fen: int | None
+) -> tuple[str, str] | None:
+    """The (reason code, reason) of the limit the payment breaks, from the counters' new totals (its amount counted
+    in the account's day `day_fen` and, for a personal account, the customer's day `customer_day_fen`); None: it fits."""
     used_today_fen = day_fen - amount_fen
     breach = check_outflow(account_class, amount_fen, used_today_fen, earlier_days_fen + used_today_fen)
     if breach is None and not counts_against_customer_limit(account_class):
         breach = check_corporate_outflow(amount_fen, used_today_fen)
     elif breach is None:
-        assert customer_id is not None
-        customer_day_fen = repository.add_customer_outflow(session, tenant_id, customer_id, day, amount_fen)
+        assert customer_day_fen is not None
         breach = check_customer_outflow(amount_fen, customer_day_fen - amount_fen)
-        if breach is not None:
-            repository.take_customer_outflow(session, tenant_id, customer_id, day, amount_fen)
-    if breach is None:
-        return None
-    repository.take_account_outflow(session, tenant_id, account_id, day, amount_fen)
-    return REASON_LIMIT, f"{breach.code}: {breach.description}"
+    return None if breach is None else (REASON_LIMIT, f"{breach.code}: {breach.description}")
 
 
 def give_back_outflow(

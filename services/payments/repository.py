@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from openbank_kit import sql
+from openbank_kit.clock import TenantClock
 from openbank_kit.db import insert_with_conflict_clause
+from services.payments.domain.limits import CORPORATE_ACCOUNT_CLASS
+from services.payments.events.models import EventRecord, EventSubscription
 from services.payments.models import (
     AccountOutflowDay,
     CustomerOutflowDay,
@@ -200,3 +206,172 @@ def funds_consents_of_customer(
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+# --- the async payment path's statements (services/payments/submission.py): built once, compiled per dialect -----
+_CONSENTS = DomesticPaymentConsent.__table__
+_PAYMENTS = DomesticPayment.__table__
+_ACCOUNT_DAYS = AccountOutflowDay.__table__
+_CUSTOMER_DAYS = CustomerOutflowDay.__table__
+_SUBSCRIPTIONS = EventSubscription.__table__
+_EVENTS = EventRecord.__table__
+
+# The consent under its lock, with the tenant's clock offset (NULL: never moved) read in the same statement.
+CONSENT_LOCKED_WITH_CLOCK = sql.Statement(
+    select(
+        select(TenantClock.__table__.c.offset_s)
+        .where(TenantClock.__table__.c.tenant_id == bindparam("tenant_id"))
+        .scalar_subquery()
+        .label("clock_offset_s"),
+        _CONSENTS,
+    )
+    .where(_CONSENTS.c.tenant_id == bindparam("tenant_id"), _CONSENTS.c.consent_id == bindparam("consent_id"))
+    .with_for_update(of=_CONSENTS)
+)
+# Which AUTH consent of this client and customer the counters are added for (none: nothing is counted or locked).
+_USABLE_CONSENT = (
+    _CONSENTS.c.tenant_id == bindparam("tenant_id"),
+    _CONSENTS.c.consent_id == bindparam("consent_id"),
+    _CONSENTS.c.status == "AUTH",
+    _CONSENTS.c.client_id == bindparam("client_id"),
+    _CONSENTS.c.customer_id == bindparam("customer_id"),
+    _CONSENTS.c.debtor_account_id.is_not(None),
+)
+
+
+def _counted_from_consent(statement, table, key: str, consent_column, *where):
+    """`_add_to_day_counter`'s upsert fed from the consent row: the consent's amount added to the `key` counter."""
+    insert = statement(table).from_select(
+        ["tenant_id", key, "day", "outflow_fen"],
+        select(_CONSENTS.c.tenant_id, consent_column, bindparam("day", type_=table.c.day.type), _CONSENTS.c.amount_fen)
+        .where(*_USABLE_CONSENT, *where),
+    )  # fmt: skip
+    return insert.on_conflict_do_update(
+        index_elements=["tenant_id", key, "day"],
+        set_={"outflow_fen": table.c.outflow_fen + insert.excluded.outflow_fen},
+    )
+
+
+# The account's counter (its row lock taken), returning the day's new total.
+ACCOUNT_OUTFLOW_ADDED = {
+    dialect: sql.Statement(
+        _counted_from_consent(
+            statement, _ACCOUNT_DAYS, "account_id", _CONSENTS.c.debtor_account_id
+        ).returning(_ACCOUNT_DAYS.c.outflow_fen)
+    )
+    for dialect, statement in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+# The sum of the year's earlier days of the consent's debtor account (the annual class limit).
+ACCOUNT_EARLIER_DAYS = sql.Statement(
+    select(func.coalesce(func.sum(_ACCOUNT_DAYS.c.outflow_fen), 0))
+    .join(
+        _CONSENTS,
+        (_CONSENTS.c.tenant_id == _ACCOUNT_DAYS.c.tenant_id)
+        & (_CONSENTS.c.debtor_account_id == _ACCOUNT_DAYS.c.account_id),
+    )
+    .where(
+        _CONSENTS.c.tenant_id == bindparam("tenant_id"),
+        _CONSENTS.c.consent_id == bindparam("consent_id"),
+        _ACCOUNT_DAYS.c.day >= bindparam("year_start", type_=_ACCOUNT_DAYS.c.day.type),
+        _ACCOUNT_DAYS.c.day < bindparam("day", type_=_ACCOUNT_DAYS.c.day.type),
+    )
+)
+# The customer's counter, for a personal account only (the limits' `counts_against_customer_limit`).
+CUSTOMER_OUTFLOW_ADDED = {
+    dialect: sql.Statement(
+        _counted_from_consent(
+            statement, _CUSTOMER_DAYS, "customer_id", _CONSENTS.c.customer_id,
+            _CONSENTS.c.debtor_account_class != CORPORATE_ACCOUNT_CLASS,
+        ).returning(_CUSTOMER_DAYS.c.outflow_fen)
+    )
+    for dialect, statement in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}  # fmt: skip
+
+
+def _taken_back(table, key_column: str) -> sql.Statement:
+    return sql.Statement(
+        update(table)
+        .where(
+            table.c.tenant_id == bindparam("b_tenant"),
+            table.c[key_column] == bindparam("b_key"),
+            table.c.day == bindparam("b_day", type_=table.c.day.type),
+        )
+        .values(outflow_fen=table.c.outflow_fen - bindparam("b_amount", type_=table.c.outflow_fen.type))
+    )
+
+
+ACCOUNT_OUTFLOW_TAKEN_BACK = _taken_back(_ACCOUNT_DAYS, "account_id")
+CUSTOMER_OUTFLOW_TAKEN_BACK = _taken_back(_CUSTOMER_DAYS, "customer_id")
+SUBSCRIPTION_OF_CLIENT = sql.Statement(
+    select(_SUBSCRIPTIONS.c.subscription_id, _SUBSCRIPTIONS.c.callback_url, _SUBSCRIPTIONS.c.event_types,
+           _SUBSCRIPTIONS.c.fault)
+    .where(_SUBSCRIPTIONS.c.tenant_id == bindparam("tenant_id"), _SUBSCRIPTIONS.c.client_id == bindparam("client_id"))
+)  # fmt: skip
+CONSENT_CONSUMED = sql.Statement(
+    update(_CONSENTS)
+    .where(_CONSENTS.c.tenant_id == bindparam("b_tenant"), _CONSENTS.c.consent_id == bindparam("b_consent"))
+    .values(status="COND", status_updated_at=bindparam("at", type_=_CONSENTS.c.status_updated_at.type))
+)
+# `record_payment_outcome` as a compiled statement: the same conditional UPDATE. The guarded ones also require the
+# holder's day counter (locked until the unit ends, as `large_value.record_if_reached` locks it) to be below the
+# large-value threshold: then no record can be due (that function's first test), else nothing changes.
+_OUTCOME = (
+    update(_PAYMENTS)
+    .where(
+        _PAYMENTS.c.tenant_id == bindparam("b_tenant"),
+        _PAYMENTS.c.payment_id == bindparam("b_payment"),
+        _PAYMENTS.c.status == "RCVD",
+    )
+    .values(
+        status=bindparam("new_status", type_=_PAYMENTS.c.status.type),
+        ledger_transaction_id=bindparam("b_transaction", type_=_PAYMENTS.c.ledger_transaction_id.type),
+        status_updated_at=bindparam("at", type_=_PAYMENTS.c.status_updated_at.type),
+    )
+)
+
+
+def _below_threshold(table, key_column: str):
+    counted = (
+        select(table.c.outflow_fen)
+        .where(
+            table.c.tenant_id == bindparam("b_tenant"),
+            table.c[key_column] == bindparam("b_holder"),
+            table.c.day == bindparam("b_day", type_=table.c.day.type),
+        )
+        .with_for_update()
+        .scalar_subquery()
+    )
+    return func.coalesce(counted, 0) < bindparam("b_threshold", type_=table.c.outflow_fen.type)
+
+
+PAYMENT_OUTCOME_RECORDED = {
+    None: sql.Statement(_OUTCOME),
+    "PERSONAL": sql.Statement(_OUTCOME.where(_below_threshold(_CUSTOMER_DAYS, "customer_id"))),
+    "CORPORATE": sql.Statement(_OUTCOME.where(_below_threshold(_ACCOUNT_DAYS, "account_id"))),
+}
+# An event known to be new (its seq comes back, for a delivery).
+EVENT_INSERTED = sql.Statement(
+    insert(_EVENTS)
+    .values({c.name: bindparam(c.name, type_=c.type) for c in _EVENTS.columns if c.name != "seq"})
+    .returning(_EVENTS.c.seq)
+)
+# The event of a status the payment has now (in this transaction): nothing when it has not, or when a duplicate that
+# recorded the same status first wrote it (ON CONFLICT DO NOTHING).
+_EVENT_VALUES = select(*(bindparam(c.name, type_=c.type) for c in _EVENTS.columns if c.name != "seq")).where(
+    select(_PAYMENTS.c.payment_id)
+    .where(
+        _PAYMENTS.c.tenant_id == bindparam("p_tenant"),
+        _PAYMENTS.c.payment_id == bindparam("p_payment"),
+        _PAYMENTS.c.status == bindparam("p_status"),
+    )
+    .exists()
+)
+PAYMENT_EVENT_INSERTED = {
+    dialect: sql.Statement(
+        statement(_EVENTS)
+        .from_select([c.name for c in _EVENTS.columns if c.name != "seq"], _EVENT_VALUES)
+        .on_conflict_do_nothing()
+        .returning(_EVENTS.c.seq)
+    )
+    for dialect, statement in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}

@@ -350,7 +350,7 @@ def internal_authorise(
 
 
 # --- domestic payments -------------------------------------------------------------------------------------
-def _payment_body(
+def payment_body(
     payment: DomesticPayment, consent: DomesticPaymentConsent, now: datetime, issuer: str
 ) -> dict:
     data: dict = {
@@ -389,17 +389,13 @@ def _count_outflow(session: Session, consent: DomesticPaymentConsent, today: dat
                          consent.customer_id, consent.amount_fen, today)  # fmt: skip
 
 
-def create_payment(
-    db: Database, accounts: ServiceClient, caller: Caller, key: str | None, body: dict, issuer: str,
-    fault: str | None = None,
-) -> StoredResponse:  # fmt: skip
-    """Submit the payment order of an authorised consent (the customer's token for it), once per key.
-    `fault`: the x-openbank-fault header, the sandbox faults asked for (services/payments/faults.py)."""
+def payment_request(caller: Caller, key: str | None, body: dict) -> tuple[dict, str]:
+    """The checks made before any database work, and the body as it is compared with the consent's: (body, consent
+    id)."""
     _check_scope(caller)
     if not caller.is_customer:
         raise Forbidden(message="a payment needs the customer's token for its consent")
     validate_idempotency_key(key)
-    asked = faults.requested(fault)
     body = _without_none(body)
     consent_id = body["Data"]["ConsentId"]
     instructed = body["Data"]["Initiation"]["InstructedAmount"]
@@ -408,46 +404,71 @@ def create_payment(
     ).to_obie()  # compared with the consent's as it was stored: "10" and "10.00" are the same amount
     if caller.intent_id != consent_id:
         raise Forbidden(message="the token was issued for another consent")
+    return body, consent_id
+
+
+def check_usable(consent: DomesticPaymentConsent | None, caller: Caller, body: dict, now: datetime) -> None:
+    """The consent (read under its lock) can pay this request now, or the OBIE error."""
+    if consent is None or consent.client_id != caller.client_id or consent.customer_id != caller.subject:
+        raise Forbidden(message="the consent is not this client's")
+    status = consent_status(consent, now)
+    if status != "AUTH":
+        raise ConsentNotUsable(message=f"the consent is {status}, not AUTH: it cannot be used")
+    if body["Data"]["Initiation"] != consent.initiation:
+        raise PaymentMismatch(message="the Initiation differs from the consent's", path="Data.Initiation")
+    if body["Risk"] != consent.risk:
+        raise PaymentMismatch(message="the Risk differs from the consent's", path="Risk")
+
+
+def new_payment(
+    caller: Caller, consent: DomesticPaymentConsent, refused: tuple[str, str] | None, payment_fault: str | None,
+    now: datetime,
+) -> DomesticPayment:  # fmt: skip
+    """The payment order of a usable consent: RCVD, or RJCT with the reason it was `refused` before posting."""
+    assert consent.debtor_account_id is not None and consent.customer_id is not None
+    return DomesticPayment(
+        tenant_id=caller.tenant_id,
+        payment_id=new_id("dp"),
+        consent_id=consent.consent_id,
+        client_id=caller.client_id,
+        customer_id=consent.customer_id,
+        status="RJCT" if refused else "RCVD",
+        status_reason_code=refused[0] if refused else None,
+        status_reason=refused[1][:500] if refused else None,
+        amount_fen=consent.amount_fen,
+        debtor_account_id=consent.debtor_account_id,
+        credit_account_id=(
+            OUTBOUND_CLEARING_ACCOUNT_ID
+            if payment_fault == faults.SLOW_CLEARING
+            else consent.creditor_account_id or OUTBOUND_CLEARING_ACCOUNT_ID
+        ),
+        outflow_day=now.date(),
+        created_at=now,
+        status_updated_at=now,
+        fault=None if refused else payment_fault,
+    )
+
+
+def create_payment(
+    db: Database, accounts: ServiceClient, caller: Caller, key: str | None, body: dict, issuer: str,
+    fault: str | None = None,
+) -> StoredResponse:  # fmt: skip
+    """Submit the payment order of an authorised consent (the customer's token for it), once per key.
+    `fault`: the x-openbank-fault header, the sandbox faults asked for (services/payments/faults.py).
+    The same as `submission.create_payment` (the route's fast path), for what that one hands over: faults, bills."""
+    asked = faults.requested(fault)
+    body, consent_id = payment_request(caller, key, body)
     made: dict = {}  # what the last call of create() made: settled from memory when the store used it
 
     def create(session: Session, now: datetime) -> StoredResponse:
         consent = repository.consent(session, caller.tenant_id, consent_id, for_update=True)
-        if consent is None or consent.client_id != caller.client_id or consent.customer_id != caller.subject:
-            raise Forbidden(message="the consent is not this client's")
-        status = consent_status(consent, now)
-        if status != "AUTH":
-            raise ConsentNotUsable(message=f"the consent is {status}, not AUTH: it cannot be used")
-        if body["Data"]["Initiation"] != consent.initiation:
-            raise PaymentMismatch(message="the Initiation differs from the consent's", path="Data.Initiation")
-        if body["Risk"] != consent.risk:
-            raise PaymentMismatch(message="the Risk differs from the consent's", path="Risk")
-        today = now.date()
-        refused = faults.rejected_on_request(asked) or _count_outflow(session, consent, today)
+        check_usable(consent, caller, body, now)
+        assert consent is not None
+        refused = faults.rejected_on_request(asked) or _count_outflow(session, consent, now.date())
         if not refused:
             billpay.hold_bill(session, caller.tenant_id, consent.initiation)  # a bill is paid once
-        assert consent.debtor_account_id is not None and consent.customer_id is not None
         payment_fault = faults.stored_fault(asked, same_bank=consent.creditor_account_id is not None)
-        payment = DomesticPayment(
-            tenant_id=caller.tenant_id,
-            payment_id=new_id("dp"),
-            consent_id=consent_id,
-            client_id=caller.client_id,
-            customer_id=consent.customer_id,
-            status="RJCT" if refused else "RCVD",
-            status_reason_code=refused[0] if refused else None,
-            status_reason=refused[1][:500] if refused else None,
-            amount_fen=consent.amount_fen,
-            debtor_account_id=consent.debtor_account_id,
-            credit_account_id=(
-                OUTBOUND_CLEARING_ACCOUNT_ID
-                if payment_fault == faults.SLOW_CLEARING
-                else consent.creditor_account_id or OUTBOUND_CLEARING_ACCOUNT_ID
-            ),
-            outflow_day=today,
-            created_at=now,
-            status_updated_at=now,
-            fault=None if refused else payment_fault,
-        )
+        payment = new_payment(caller, consent, refused, payment_fault, now)
         consent.status = transition(CONSENT_TRANSITIONS, "consent", consent.status, "COND")
         consent.status_updated_at = now
         session.add(consent)
@@ -455,7 +476,7 @@ def create_payment(
         session.flush()  # the unique (tenant, consent) constraint refuses a second payment here
         payment_status_changed(session, payment, now)  # its event commits with it (DESIGN.md §6)
         made.update(payment=payment, consent=consent, now=now)
-        return StoredResponse(201, _payment_body(payment, consent, now, issuer), payment.payment_id)
+        return StoredResponse(201, payment_body(payment, consent, now, issuer), payment.payment_id)
 
     stored = IdempotencyStore(db).run(
         tenant_id=caller.tenant_id, client_id=caller.client_id, operation=CREATE_PAYMENT, key=key,
@@ -463,26 +484,40 @@ def create_payment(
     )  # fmt: skip
     assert stored.resource_id is not None
     if stored.replayed:
-        # Step 2 for a replay: a duplicate that finds the payment still RCVD finishes it with the same key.
-        _try_settle(db, accounts, caller.tenant_id, stored.resource_id)
-        body_now = _current_body(db, caller.tenant_id, stored.resource_id, issuer)
-        return StoredResponse(stored.status_code, body_now, stored.resource_id, stored.replayed)
+        return replayed(db, accounts, caller.tenant_id, stored, issuer)
     # Step 2 for the payment just committed: settled from what step 1 holds in memory, at step 1's clock reading
     # (one clock read per request), with nothing read back unless another request recorded the outcome first.
     payment, consent, now = made["payment"], made["consent"], made["now"]
     assert payment.payment_id == stored.resource_id
     if payment.status == "RCVD":
         try:
-            current = _settle(db, accounts, payment, consent, now)
+            outcome = ledger_outcome(accounts, payment, consent)
         except ServiceUnavailable:
-            logger.warning("payment_left_received", tenant_id=caller.tenant_id, payment_id=payment.payment_id)
-            current = False
-        if not current:
-            body_now = _current_body(db, caller.tenant_id, payment.payment_id, issuer)
-            return StoredResponse(stored.status_code, body_now, stored.resource_id, stored.replayed)
-    return StoredResponse(
-        stored.status_code, _payment_body(payment, consent, now, issuer), stored.resource_id
-    )
+            return left_received(db, caller.tenant_id, stored, issuer)
+        if not record_outcome(db, payment, consent, outcome, now):
+            return current_answer(db, caller.tenant_id, stored, issuer)
+    return StoredResponse(stored.status_code, payment_body(payment, consent, now, issuer), stored.resource_id)
+
+
+def replayed(db: Database, accounts: ServiceClient, tenant_id: str, stored: StoredResponse, issuer: str):
+    """Step 2 for a replay: a duplicate that finds the payment still RCVD finishes it with the same key."""
+    assert stored.resource_id is not None
+    _try_settle(db, accounts, tenant_id, stored.resource_id)
+    return current_answer(db, tenant_id, stored, issuer)
+
+
+def left_received(db: Database, tenant_id: str, stored: StoredResponse, issuer: str) -> StoredResponse:
+    """The ledger did not answer: the payment stays RCVD (it exists, the 201 stands); the next read, retry or clock
+    move posts it with the same key."""
+    logger.warning("payment_left_received", tenant_id=tenant_id, payment_id=stored.resource_id)
+    return current_answer(db, tenant_id, stored, issuer)
+
+
+def current_answer(db: Database, tenant_id: str, stored: StoredResponse, issuer: str) -> StoredResponse:
+    """The stored answer's status code, with the payment as it is now (another request recorded its outcome)."""
+    assert stored.resource_id is not None
+    body_now = _current_body(db, tenant_id, stored.resource_id, issuer)
+    return StoredResponse(stored.status_code, body_now, stored.resource_id, stored.replayed)
 
 
 def _current_body(db: Database, tenant_id: str, payment_id: str, issuer: str) -> dict:
@@ -491,10 +526,10 @@ def _current_body(db: Database, tenant_id: str, payment_id: str, issuer: str) ->
         assert payment is not None
         consent = repository.consent(session, tenant_id, payment.consent_id)
         assert consent is not None
-        return _payment_body(payment, consent, tenant_now(session, tenant_id), issuer)
+        return payment_body(payment, consent, tenant_now(session, tenant_id), issuer)
 
 
-def _posting(payment: DomesticPayment, consent: DomesticPaymentConsent) -> dict:
+def posting(payment: DomesticPayment, consent: DomesticPaymentConsent) -> dict:
     """The ledger transaction of a payment: a function of the stored payment only, so every retry is identical."""
     amount = Money.from_fen(payment.amount_fen).to_obie()
     remittance = consent.initiation.get("RemittanceInformation", {}).get("Unstructured") or []
@@ -526,25 +561,51 @@ def _settle(
     db: Database, accounts: ServiceClient, payment: DomesticPayment, consent: DomesticPaymentConsent,
     now: datetime | None,
 ) -> bool:  # fmt: skip
-    """Post a RCVD payment (key `pay-<id>`) and record the outcome in one unit of work; `now`: the request's clock
-    reading (None: read it). True when this call recorded it (`payment` then holds the new state); False when
-    another request (a duplicate, a read, a clock move) recorded the same outcome first."""
+    """Post a RCVD payment (key `pay-<id>`) and record the outcome; see `record_outcome`."""
+    return record_outcome(db, payment, consent, ledger_outcome(accounts, payment, consent), now)
+
+
+def ledger_outcome(
+    accounts: ServiceClient, payment: DomesticPayment, consent: DomesticPaymentConsent
+) -> ledger.Posted | ledger.Refused:
+    """Post a RCVD payment to the ledger once (key `pay-<id>`), or its simulated fault's outcome."""
     assert payment.status == "RCVD"
-    tenant_id = payment.tenant_id
-    outcome = faults.simulated_outcome(payment.fault) or ledger.post(
-        accounts, tenant_id, f"pay-{payment.payment_id}", _posting(payment, consent)
+    return faults.simulated_outcome(payment.fault) or ledger.post(
+        accounts, payment.tenant_id, ledger_key(payment), posting(payment, consent)
     )
-    reason_code = reason = transaction_id = None
+
+
+def ledger_key(payment: DomesticPayment) -> str:
+    return f"pay-{payment.payment_id}"
+
+
+def settlement(
+    payment: DomesticPayment, consent: DomesticPaymentConsent, outcome: ledger.Posted | ledger.Refused
+) -> tuple[str, str | None, str | None, str | None]:
+    """(status, ledger transaction id, reason code, reason) a RCVD payment gets for the ledger's answer."""
     if isinstance(outcome, ledger.Posted):
         # ACCC when the creditor here was credited; ACSP when the money went to the clearing account.
         target = "ACCC" if payment.credit_account_id == consent.creditor_account_id else "ACSP"
-        transaction_id = outcome.transaction_id
-    else:
-        target = "RJCT"
-        reason_code, reason = refusal_reason(outcome)
-    transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
+        transition(PAYMENT_TRANSITIONS, "payment", payment.status, target)
+        return target, outcome.transaction_id, None, None
+    transition(PAYMENT_TRANSITIONS, "payment", payment.status, "RJCT")
+    return ("RJCT", None, *refusal_reason(outcome))
+
+
+def record_outcome(
+    db: Database, payment: DomesticPayment, consent: DomesticPaymentConsent,
+    outcome: ledger.Posted | ledger.Refused, now: datetime | None,
+) -> bool:  # fmt: skip
+    """Record the ledger's answer for a RCVD payment in one unit of work; `now`: the request's clock reading (None:
+    read it). True when this call recorded it (`payment` then holds the new state); False when another request (a
+    duplicate, a read, a clock move) recorded the same outcome first."""
+    tenant_id = payment.tenant_id
+    target, transaction_id, reason_code, reason = settlement(payment, consent, outcome)
     with db.write_session() as session:
         now = now or tenant_now(session, tenant_id)
+        # A posting's holder day row first, then the payment's: the order the async path takes them in. (A refusal
+        # gives back to the counters after the payment's row, as before: its lock order meets step 1's.)
+        counted_fen = large_value.lock_holder_day(session, payment, consent) if transaction_id else None
         # One conditional UPDATE: it takes the payment row's lock and decides who records the outcome.
         if not repository.record_payment_outcome(
             session, tenant_id, payment.payment_id, target, transaction_id, reason_code, reason, now
@@ -553,8 +614,8 @@ def _settle(
         payment.status, payment.status_updated_at = target, now
         payment.ledger_transaction_id = transaction_id
         payment.status_reason_code, payment.status_reason = reason_code, reason
-        if transaction_id is not None:
-            large_value.record_if_reached(session, payment, consent, now)  # atomic with the settlement
+        if transaction_id is not None and counted_fen is not None:  # atomic with the settlement
+            large_value.record_if_reached(session, payment, consent, now, counted_fen)
         else:
             # Nothing moved: give the amount back to the account's class limits and the customer's daily limit.
             give_back_outflow(session, tenant_id, payment.debtor_account_id, consent.debtor_account_class or "",

@@ -20,6 +20,33 @@ def subscription_wants(subscription: EventSubscription | None, event_type: str) 
     return subscription is None or not subscription.event_types or event_type in subscription.event_types
 
 
+def new_event(
+    *, tenant_id: str, client_id: str, event_id: str, event_type: str, subject: dict, occurred_at: datetime
+) -> EventRecord:
+    return EventRecord(
+        tenant_id=tenant_id, jti=new_id("evt"), event_id=event_id, client_id=client_id, event_type=event_type,
+        subject=subject, txn=event_id[:128], toe=occurred_at, created_at=wall_clock(),
+    )  # fmt: skip
+
+
+def pushed(subscription, event_type: str) -> bool:
+    """Whether the subscription (a row or an EventSubscription) has a callback that takes this type of event."""
+    return bool(
+        subscription is not None
+        and subscription.callback_url
+        and subscription_wants(subscription, event_type)
+    )
+
+
+def new_delivery(subscription, tenant_id: str, client_id: str, event_seq: int) -> EventDelivery:
+    """The push of an event (by its seq) to the subscription's callback, due now."""
+    return EventDelivery(
+        delivery_id=new_id("dlv"), tenant_id=tenant_id, event_seq=event_seq,
+        subscription_id=subscription.subscription_id, client_id=client_id, callback_url=subscription.callback_url,
+        fault=subscription.fault, status="PENDING", attempts=[], next_attempt_at=wall_clock(),
+    )  # fmt: skip
+
+
 def record_event(
     session: Session, *, tenant_id: str, client_id: str, event_id: str, event_type: str, subject: dict,
     occurred_at: datetime, known_new: bool = False, need_seq: bool = True,
@@ -34,51 +61,42 @@ def record_event(
         ).first()
         if existing is not None:
             return existing, False
-    event = EventRecord(
-        tenant_id=tenant_id, jti=new_id("evt"), event_id=event_id, client_id=client_id, event_type=event_type,
-        subject=subject, txn=event_id[:128], toe=occurred_at, created_at=wall_clock(),
-    )  # fmt: skip
+    event = new_event(tenant_id=tenant_id, client_id=client_id, event_id=event_id, event_type=event_type,
+                      subject=subject, occurred_at=occurred_at)  # fmt: skip
     session.add(event)
     subscription = session.scalars(
         select(EventSubscription).where(
             EventSubscription.tenant_id == tenant_id, EventSubscription.client_id == client_id
         )
     ).first()
-    pushed = (
-        subscription is not None
-        and subscription.callback_url
-        and subscription_wants(subscription, event_type)
-    )
-    if pushed or need_seq:
+    push = pushed(subscription, event_type)
+    if push or need_seq:
         session.flush()  # assigns seq (else the event is inserted when the unit of work commits)
-    if pushed:
-        assert subscription is not None and event.seq is not None
-        session.add(
-            EventDelivery(
-                delivery_id=new_id("dlv"),
-                tenant_id=tenant_id,
-                event_seq=event.seq,
-                subscription_id=subscription.subscription_id,
-                client_id=client_id,
-                callback_url=subscription.callback_url,
-                fault=subscription.fault,
-                status="PENDING",
-                attempts=[],
-                next_attempt_at=wall_clock(),
-            )  # fmt: skip
-        )
+    if push:
+        assert event.seq is not None
+        session.add(new_delivery(subscription, tenant_id, client_id, event.seq))
     return event, True
+
+
+def payment_event(payment, now: datetime, status: str | None = None) -> EventRecord:
+    """The resource-update event of a domestic payment's status (`status`: the one it is getting). A payment reaches
+    each status at most once (PAYMENT_TRANSITIONS, decided under the payment row's lock): the EventId
+    `<payment id>-<status>` is new."""
+    return new_event(
+        tenant_id=payment.tenant_id, client_id=payment.client_id,
+        event_id=f"{payment.payment_id}-{status or payment.status}",
+        event_type=RESOURCE_UPDATE,
+        subject={"ResourceId": payment.payment_id, "ResourceType": "domestic-payments",
+                 # relative: made absolute with the issuer when the SET is built
+                 "ResourceLinks": [{"Version": "4.0", "Link": f"{PISP}/domestic-payments/{payment.payment_id}"}]},
+        occurred_at=now,
+    )  # fmt: skip
 
 
 def payment_status_changed(session: Session, payment, now: datetime) -> None:
     """A domestic payment got (or was created with) a status: one resource-update event per status reached."""
+    event = payment_event(payment, now)
     record_event(
-        session, tenant_id=payment.tenant_id, client_id=payment.client_id,
-        event_id=f"{payment.payment_id}-{payment.status}", event_type=RESOURCE_UPDATE,
-        subject={"ResourceId": payment.payment_id, "ResourceType": "domestic-payments",
-                 # relative: made absolute with the issuer when the SET is built
-                 "ResourceLinks": [{"Version": "4.0", "Link": f"{PISP}/domestic-payments/{payment.payment_id}"}]},
-        # A payment reaches each status at most once (PAYMENT_TRANSITIONS, decided under the payment row's lock):
-        # the EventId `<payment id>-<status>` is new, so no lookup is needed.
-        occurred_at=now, known_new=True, need_seq=False,
+        session, tenant_id=event.tenant_id, client_id=event.client_id, event_id=event.event_id,
+        event_type=event.event_type, subject=event.subject, occurred_at=now, known_new=True, need_seq=False,
     )  # fmt: skip

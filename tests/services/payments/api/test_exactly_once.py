@@ -4,7 +4,9 @@ duplicates (same key, other keys), and the daily limit under concurrency (thread
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
+import anyio
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +14,16 @@ from openbank_kit.errors import ServiceUnavailable
 from openbank_kit.idempotency import IdempotencyRecord
 from services.payments import ledger
 from tests.services.payments.conftest import PISP, pisp_valid
+
+
+def _ledger_posts_with(monkeypatch, post) -> None:
+    """Replace the ledger posting of both payment paths (the route's async one and the synchronous one)."""
+
+    async def post_async(*args, **kwargs):
+        return await anyio.to_thread.run_sync(partial(post, *args, **kwargs))
+
+    monkeypatch.setattr(ledger, "post", post)
+    monkeypatch.setattr(ledger, "post_async", post_async)
 
 
 def _accounts(pisp):
@@ -27,7 +39,7 @@ def test_a_ledger_outage_leaves_the_payment_received_and_a_read_finishes_it_once
     def unreachable(*_args, **_kwargs):
         raise ServiceUnavailable(message="down")
 
-    monkeypatch.setattr(ledger, "post", unreachable)
+    _ledger_posts_with(monkeypatch, unreachable)
     paid = pisp.pay(body, consent_id, token)
     pisp_valid("/domestic-payments", "post", paid)
     assert paid.status_code == 201 and paid.json()["Data"]["Status"] == "RCVD"
@@ -50,7 +62,7 @@ def test_a_crash_after_the_ledger_posted_is_finished_with_the_same_key_and_never
         real_post(*args, **kwargs)  # the ledger posts; the answer never reaches payments
         raise ServiceUnavailable(message="connection lost")
 
-    monkeypatch.setattr(ledger, "post", posted_then_lost)
+    _ledger_posts_with(monkeypatch, posted_then_lost)
     paid = pisp.pay(body, consent_id, token, key="crash-1")
     assert paid.json()["Data"]["Status"] == "RCVD"
     assert pisp.balance_fen(debtor["AccountId"]) == before - 800
@@ -73,7 +85,7 @@ def test_the_clock_move_finishes_received_payments(pisp, monkeypatch):
     debtor, creditor = _accounts(pisp)
     before = pisp.balance_fen(debtor["AccountId"])
     body, consent_id, token = pisp.authorised_consent("zhang.wei", creditor["Identification"], "9.00")
-    monkeypatch.setattr(ledger, "post", lambda *a, **k: (_ for _ in ()).throw(ServiceUnavailable()))
+    _ledger_posts_with(monkeypatch, lambda *a, **k: (_ for _ in ()).throw(ServiceUnavailable()))
     assert pisp.pay(body, consent_id, token).json()["Data"]["Status"] == "RCVD"
     monkeypatch.undo()
     pisp.advance_clock(1)

@@ -22,7 +22,7 @@ from services.payments.domain.limits import (
     check_corporate_outflow,
     counts_against_customer_limit,
 )
-from services.payments.large_value import record_if_reached
+from services.payments.large_value import lock_holder_day, record_if_reached
 from services.payments.models import ALL_TABLES, DomesticPayment, DomesticPaymentConsent, LargeValueRecord
 
 DAY = date(2026, 12, 3)
@@ -88,7 +88,8 @@ def _paid(session: Session, n: int, amount_fen: int, account_class: str = "I", c
     repository.add_account_outflow(session, "t", payment.debtor_account_id, DAY, amount_fen)
     if counts_against_customer_limit(account_class):
         repository.add_customer_outflow(session, "t", customer, DAY, amount_fen)
-    return record_if_reached(session, payment, consent, NOW)
+    counted_fen = lock_holder_day(session, payment, consent)
+    return None if counted_fen is None else record_if_reached(session, payment, consent, NOW, counted_fen)
 
 
 def test_a_personal_customer_reaching_500000_in_a_day_gets_one_record(session):
