@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from locust import HttpUser, events, task
+from locust import FastHttpUser, events, task
 
 from loadtests.processes import WorkList, fixed_rate, stagger_start
 from openbank_kit.gc_tuning import tune_garbage_collector
@@ -28,7 +28,7 @@ def _load_work(environment, **_kwargs) -> None:
 PER_USER_RATE = float(os.environ.get("PAYMENTS_BENCH_PER_USER_RATE", "5"))
 
 
-class PaymentUser(HttpUser):
+class PaymentUser(FastHttpUser):  # geventhttpclient: less of the load generator's CPU per call
     wait_time = fixed_rate(PER_USER_RATE)
 
     def on_start(self) -> None:

@@ -59,9 +59,11 @@ def cpu_seconds(pid: int) -> float:
 
 
 def postgresql_cpu_seconds() -> float:
-    """User + system CPU of every process named `postgres` on this machine (the server and its backends)."""
+    """User + system CPU of every process named `postgres` on this machine (the server and its backends), with what
+    backends that have exited spent: the postmaster reaps them, so their CPU is in its children's times (without
+    them, a backend closing mid-run would make the server's figure drop, even below zero)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    processes = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -71,8 +73,13 @@ def postgresql_cpu_seconds() -> float:
             continue
         name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
         if name == "postgres":
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+            processes[int(entry.name)] = fields
+    total = 0
+    for fields in processes.values():
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+        if int(fields[1]) not in processes:  # the postmaster: add its reaped children's cutime, cstime
+            total += int(fields[13]) + int(fields[14])
+    return total / ticks
 
 
 SERVICE_MODULES = {

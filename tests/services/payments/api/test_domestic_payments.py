@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from loadtests.partner import pkce_pair
 from tests.gateway.test_authorization_code import authorization_url, exchange, headless, push, redirect_params
 from tests.services.payments.conftest import OTHER_BANK_NUMBER, PISP, pisp_valid
@@ -206,3 +208,22 @@ def test_another_clients_consent_and_payment_answer_403(pisp, stack):
         assert response.status_code == 403, (path, response.text)
     # A client-credentials token cannot make a payment, nor confirm funds.
     assert pisp.pay(body, consent_id, pisp.app_token()).status_code == 403
+
+
+def test_a_payment_after_a_clock_move_is_made_at_the_moved_time(pisp):
+    """The route's async path guesses the tenant's clock from the last payment; after a move the guess is wrong and
+    the payment starts over at the new time (its date, its day counters), never at the old one."""
+    creditor = pisp.accounts_of("li.na")[0]["Identification"]
+    body, consent_id, token = pisp.authorised_consent("zhang.wei", creditor, "1.00")
+    first = pisp.pay(body, consent_id, token)
+    assert first.status_code == 201 and first.json()["Data"]["Status"] == "ACCC"
+    pisp.advance_clock(3)
+    body, consent_id, token = pisp.authorised_consent("zhang.wei", creditor, "1.00")
+    consent = pisp.call("GET", f"{PISP}/domestic-payment-consents/{consent_id}").json()["Data"]
+    paid = pisp.pay(body, consent_id, token)
+    pisp_valid("/domestic-payments", "post", paid)
+    data = paid.json()["Data"]
+    assert data["Status"] == "ACCC"
+    created = datetime.fromisoformat(data["CreationDateTime"])
+    assert created >= datetime.fromisoformat(consent["CreationDateTime"])  # read at the moved clock
+    assert (created - datetime.fromisoformat(first.json()["Data"]["CreationDateTime"])).days >= 3
