@@ -216,7 +216,9 @@ _CUSTOMER_DAYS = CustomerOutflowDay.__table__
 _SUBSCRIPTIONS = EventSubscription.__table__
 _EVENTS = EventRecord.__table__
 
-# The consent under its lock, with the tenant's clock offset (NULL: never moved) read in the same statement.
+# The consent under its lock, with the tenant's clock offset (NULL: never moved) and the client's event subscription
+# (NULLs: none) read in the same statement.
+SUBSCRIPTION_COLUMNS = ("subscription_id", "callback_url", "event_types", "fault")
 CONSENT_LOCKED_WITH_CLOCK = sql.Statement(
     select(
         select(TenantClock.__table__.c.offset_s)
@@ -224,6 +226,12 @@ CONSENT_LOCKED_WITH_CLOCK = sql.Statement(
         .scalar_subquery()
         .label("clock_offset_s"),
         _CONSENTS,
+        *(_SUBSCRIPTIONS.c[name].label(f"s_{name}") for name in SUBSCRIPTION_COLUMNS),
+    )
+    .outerjoin(
+        _SUBSCRIPTIONS,
+        (_SUBSCRIPTIONS.c.tenant_id == _CONSENTS.c.tenant_id)
+        & (_SUBSCRIPTIONS.c.client_id == bindparam("client_id")),
     )
     .where(_CONSENTS.c.tenant_id == bindparam("tenant_id"), _CONSENTS.c.consent_id == bindparam("consent_id"))
     .with_for_update(of=_CONSENTS)
@@ -302,11 +310,6 @@ def _taken_back(table, key_column: str) -> sql.Statement:
 
 ACCOUNT_OUTFLOW_TAKEN_BACK = _taken_back(_ACCOUNT_DAYS, "account_id")
 CUSTOMER_OUTFLOW_TAKEN_BACK = _taken_back(_CUSTOMER_DAYS, "customer_id")
-SUBSCRIPTION_OF_CLIENT = sql.Statement(
-    select(_SUBSCRIPTIONS.c.subscription_id, _SUBSCRIPTIONS.c.callback_url, _SUBSCRIPTIONS.c.event_types,
-           _SUBSCRIPTIONS.c.fault)
-    .where(_SUBSCRIPTIONS.c.tenant_id == bindparam("tenant_id"), _SUBSCRIPTIONS.c.client_id == bindparam("client_id"))
-)  # fmt: skip
 CONSENT_CONSUMED = sql.Statement(
     update(_CONSENTS)
     .where(_CONSENTS.c.tenant_id == bindparam("b_tenant"), _CONSENTS.c.consent_id == bindparam("b_consent"))
@@ -344,11 +347,12 @@ def _below_threshold(table, key_column: str):
     return func.coalesce(counted, 0) < bindparam("b_threshold", type_=table.c.outflow_fen.type)
 
 
-PAYMENT_OUTCOME_RECORDED = {
-    None: sql.Statement(_OUTCOME),
-    "PERSONAL": sql.Statement(_OUTCOME.where(_below_threshold(_CUSTOMER_DAYS, "customer_id"))),
-    "CORPORATE": sql.Statement(_OUTCOME.where(_below_threshold(_ACCOUNT_DAYS, "account_id"))),
+_GUARDED_OUTCOMES = {
+    None: _OUTCOME,
+    "PERSONAL": _OUTCOME.where(_below_threshold(_CUSTOMER_DAYS, "customer_id")),
+    "CORPORATE": _OUTCOME.where(_below_threshold(_ACCOUNT_DAYS, "account_id")),
 }
+PAYMENT_OUTCOME_RECORDED = {kind: sql.Statement(statement) for kind, statement in _GUARDED_OUTCOMES.items()}
 # An event known to be new (its seq comes back, for a delivery).
 EVENT_INSERTED = sql.Statement(
     insert(_EVENTS)
@@ -374,4 +378,21 @@ PAYMENT_EVENT_INSERTED = {
         .returning(_EVENTS.c.seq)
     )
     for dialect, statement in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+
+# PostgreSQL: the outcome and its event in one statement (the event is inserted for the row the UPDATE returns, so
+# only when the outcome was recorded); one seq row back when it was. SQLite has no UPDATE in a WITH: the two above.
+_EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name != "seq"]
+PAYMENT_SETTLED_WITH_EVENT = {
+    kind: sql.Statement(
+        postgresql_insert(_EVENTS)
+        .from_select(
+            _EVENT_COLUMNS,
+            select(*(bindparam(name, type_=_EVENTS.c[name].type) for name in _EVENT_COLUMNS)).select_from(
+                statement.returning(_PAYMENTS.c.payment_id).cte("recorded")
+            ),
+        )
+        .returning(_EVENTS.c.seq)
+    )
+    for kind, statement in _GUARDED_OUTCOMES.items()
 }

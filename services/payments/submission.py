@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import partial
+from types import SimpleNamespace
 
 import anyio
 
@@ -101,18 +102,20 @@ async def _submit(
     today = now.date()
     names = {"tenant_id": caller.tenant_id, "consent_id": consent_id, "client_id": caller.client_id,
              "customer_id": caller.subject, "day": today, "year_start": date(today.year, 1, 1)}  # fmt: skip
-    locked, account_day, earlier_days, customer_day, subscriptions = await unit.run(
+    locked, account_day, earlier_days, customer_day = await unit.run(
         (repository.CONSENT_LOCKED_WITH_CLOCK, names),
         (repository.ACCOUNT_OUTFLOW_ADDED[dialect], names),  # nothing for a consent that cannot pay: no row
         (repository.ACCOUNT_EARLIER_DAYS, names),
         (repository.CUSTOMER_OUTFLOW_ADDED[dialect], names),
-        (repository.SUBSCRIPTION_OF_CLIENT, names),
     )
-    consent = None
+    consent = subscription = None
     for row in locked.named():
         fields = row._asdict()
         if (fields.pop("clock_offset_s") or 0) != offset_s:
             raise _ClockMoved(row.clock_offset_s or 0)  # every time limit was judged at the wrong time
+        subscribed = {name: fields.pop(f"s_{name}") for name in repository.SUBSCRIPTION_COLUMNS}
+        if subscribed["subscription_id"] is not None:
+            subscription = SimpleNamespace(**subscribed)
         consent = DomesticPaymentConsent(**fields)
     service.check_usable(consent, caller, body, now)  # an error rolls back the counters added above
     assert consent is not None and consent.debtor_account_class is not None
@@ -133,7 +136,6 @@ async def _submit(
         unit.defer(repository.ACCOUNT_OUTFLOW_TAKEN_BACK, taken | {"b_key": consent.debtor_account_id})
         if personal:
             unit.defer(repository.CUSTOMER_OUTFLOW_TAKEN_BACK, taken | {"b_key": consent.customer_id})
-    subscription = next(iter(subscriptions.named()), None)
     # Not `_event_call`'s conditional insert: on PostgreSQL the deferred writes are one statement, whose parts do
     # not see the payment inserted beside them. This status is new with the payment.
     event = (repository.EVENT_INSERTED, payment_event(payment, now).model_dump(exclude={"seq"}))
@@ -189,14 +191,20 @@ async def _settle(
                 "b_day": payment.outflow_day,
                 "b_threshold": rule.threshold_fen,
             }
-        push = _pushed(subscription)
+        push, kind = _pushed(subscription), holder and holder[0].holder_kind
         async with adb.unit() as unit:
-            recorded, inserted = await unit.run(
-                (repository.PAYMENT_OUTCOME_RECORDED[holder and holder[0].holder_kind], values),
-                _event_call(unit, payment, target, now),
-                commit=not push,  # when nothing was recorded, the event's insert wrote nothing either
-            )
-            if recorded.rowcount == 1:
+            event, event_values = _event_call(unit, payment, target, now)
+            if adb.is_postgresql:  # one statement: the event is inserted for the row the UPDATE recorded
+                (inserted,) = await unit.run((repository.PAYMENT_SETTLED_WITH_EVENT[kind], values | event_values),
+                                             commit=not push)  # fmt: skip
+                recorded = inserted.first() is not None
+            else:
+                outcome_recorded, inserted = await unit.run(
+                    (repository.PAYMENT_OUTCOME_RECORDED[kind], values), (event, event_values),
+                    commit=not push,  # when nothing was recorded, the event's insert wrote nothing either
+                )  # fmt: skip
+                recorded = outcome_recorded.rowcount == 1
+            if recorded:
                 if push:
                     _defer_delivery(unit, subscription, payment, inserted)
                     await unit.run(commit=True)
