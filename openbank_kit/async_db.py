@@ -6,7 +6,8 @@ uvicorn, psycopg; thread hand-offs and the GIL's contention, not the SQL). So th
 loop on PostgreSQL: psycopg's async pool, statements compiled by `openbank_kit.sql` and sent as pipelines.
 
 SQLite (the embedded default) keeps its synchronous engine: each batch of a unit runs in a worker thread, on one
-session held for the unit (its writers take the write lock up front, as `Database.write_session` does).
+session held for the unit (its writers take the write lock up front, as `Database.write_session` does; one write
+unit at a time per process, so that the holder of the lock always finds a thread).
 
 A write unit is one transaction: `run` sends statements (and what was deferred) and returns their rows, `commit=True`
 sends the COMMIT in the same pipeline; leaving the unit without committing rolls back. A read unit runs in
@@ -16,8 +17,8 @@ COMMIT on SQLite (psycopg forgets a connection's prepared statements on ROLLBACK
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 import anyio
@@ -50,6 +51,7 @@ class AsyncUnit:
     def __init__(self) -> None:
         self._deferred: list[tuple[sql.Statement, dict[str, Any], sql.Check | None]] = []
         self.committed = False
+        self.observers: Sequence[Callable[[list[str]], None]] = ()  # `AsyncDatabase.observers`
 
     def defer(
         self, statement: sql.Statement, parameters: dict[str, Any], check: sql.Check | None = None
@@ -73,6 +75,10 @@ class AsyncUnit:
             rows = await self.run((together, together.parameters(*(p for _, p in everything))), commit=commit)
             return rows * len(calls)
         flat, ends = sql.flattened(self.dialect, everything)
+        if self.observers:
+            sent_sql = [statement.compiled_for(self.dialect).sql for statement, _ in flat]
+            for observe in self.observers:
+                observe(sent_sql)
         sent = await self._send(flat, commit)
         results = [sent[end] for end in ends]
         for (_statement, _parameters, check), rows in zip(deferred, results, strict=False):
@@ -148,6 +154,12 @@ class AsyncDatabase:
         self.settings = settings
         self._pool = None
         self._read_pool = None
+        # Called with each batch's SQL as it is sent, on either dialect (tests count a route's statements: these
+        # bypass the engine's events).
+        self.observers: list[Callable[[list[str]], None]] = []
+        # SQLite: one write unit at a time. Writers queue anyway (BEGIN IMMEDIATE), but a unit holding the write lock
+        # needs a worker thread for each batch: without this, 40 writers waiting for the lock took every thread.
+        self._sqlite_writer = anyio.Lock()
 
     @property
     def is_postgresql(self) -> bool:
@@ -202,19 +214,22 @@ class AsyncDatabase:
         """One transaction. A write unit must `run(..., commit=True)` to keep its work; a read unit commits
         on leaving (nothing to keep, but a COMMIT keeps the connection's prepared statements)."""
         if not self.db.is_postgresql:
-            session = (self.db._write if write else self.db._read)()
-            unit = _ThreadUnit(session)
-            try:
-                yield unit
-                if not write and not unit.committed:
-                    await anyio.to_thread.run_sync(session.commit)
-            finally:
-                await anyio.to_thread.run_sync(session.close)  # rolls back whatever was not committed
+            async with self._sqlite_writer if write else nullcontext():
+                session = (self.db._write if write else self.db._read)()
+                unit = _ThreadUnit(session)
+                unit.observers = self.observers
+                try:
+                    yield unit
+                    if not write and not unit.committed:
+                        await anyio.to_thread.run_sync(session.commit)
+                finally:
+                    await anyio.to_thread.run_sync(session.close)  # rolls back whatever was not committed
             return
         if self._pool is None:
             raise RuntimeError(_NOT_CONNECTED)
         async with (self._pool if write else self._read_pool).connection() as connection:
             unit = _PostgresUnit(connection, self.db.engine.dialect)
+            unit.observers = self.observers
             try:
                 yield unit
                 if write and not unit.committed:

@@ -73,6 +73,14 @@ def set_clock_offset(session: Session, tenant_id: str, offset_s: int) -> None:
     session.flush()  # clock_offset reads with Core: later reads in this transaction see the new offset
 
 
+class ClockMoved(Exception):
+    """The tenant's clock offset was not the one guessed (`SeenOffsets`): what was sent rolls back, and the work
+    starts over at `offset_s`."""
+
+    def __init__(self, offset_s: int) -> None:
+        self.offset_s = offset_s
+
+
 class SeenOffsets:
     """Each tenant's clock offset as this process last read it: an async path's guess of `now` before its first
     batch, which reads the offset again under the same transaction and starts over when the guess was wrong."""

@@ -6,9 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from openbank_kit.internal_auth import InternalCaller
+from openbank_kit.deps import json_body_schema, parsed_body
+from openbank_kit.idempotency import IDEMPOTENCY_HEADER
+from openbank_kit.internal_auth import InternalCaller, require_internal_caller
+from openbank_kit.responses import OrjsonResponse
 from services.accounts import consent_events, consent_service, loan_accounts, service
 from services.accounts.schemas import (
     CaptureHoldBody,
@@ -21,20 +25,49 @@ from services.accounts.schemas import (
 
 router = APIRouter(prefix="/internal/v1/tenants/{tenant_id}", tags=["internal: ledger"])
 
+SERVICE_HEADER = "x-openbank-service"  # the calling service: it scopes the idempotency keys
+MAX_SERVICE_CHARS = 64
+_POSTING_PARAMETERS = [  # what FastAPI documented when it read them itself
+    {"name": "tenant_id", "in": "path", "required": True, "schema": {"type": "string"}},
+    {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False, "schema": {"type": "string"}},
+    {"name": SERVICE_HEADER, "in": "header", "required": False,
+     "schema": {"type": "string", "maxLength": MAX_SERVICE_CHARS, "default": "internal"}},
+]  # fmt: skip
 
-@router.post("/ledger/transactions", status_code=201)
-def post_ledger_transaction(
-    tenant_id: str,
-    body: LedgerTransactionBody,
-    request: Request,
-    _caller: InternalCaller,
-    x_idempotency_key: Annotated[str | None, Header()] = None,
-    x_openbank_service: Annotated[str, Header(max_length=64)] = "internal",
-) -> JSONResponse:
-    stored = service.post_transaction(
-        request.app.state.db, tenant_id, x_openbank_service, x_idempotency_key, body
-    )
-    return JSONResponse(stored.body, status_code=stored.status_code)
+
+@router.post(
+    "/ledger/transactions",
+    status_code=201,
+    openapi_extra={**json_body_schema(LedgerTransactionBody), "parameters": _POSTING_PARAMETERS},
+)
+async def post_ledger_transaction(request: Request) -> JSONResponse:
+    """The ledger's latency-critical path (every payment and loan posts here): async (openbank_kit/async_db.py) and a
+    hot route (app.py). The token is checked before the body is read: an unauthenticated call is refused unread."""
+    await require_internal_caller(request)
+    caller, body = _posting_request(request, await request.body())
+    state = request.app.state
+    stored = await service.post_transaction_async(
+        state.adb, state.clock_offsets, request.path_params["tenant_id"], caller,
+        request.headers.get(IDEMPOTENCY_HEADER), body,
+    )  # fmt: skip
+    return OrjsonResponse(stored.body, status_code=stored.status_code)
+
+
+def _posting_request(request: Request, raw: bytes) -> tuple[str, LedgerTransactionBody]:
+    """The calling service and the body, refused with the errors FastAPI gave for both together."""
+    caller = request.headers.get(SERVICE_HEADER, "internal")
+    problems = []
+    if len(caller) > MAX_SERVICE_CHARS:
+        problems.append({"type": "string_too_long", "loc": ("header", SERVICE_HEADER), "input": caller,
+                         "msg": f"String should have at most {MAX_SERVICE_CHARS} characters",
+                         "ctx": {"max_length": MAX_SERVICE_CHARS}})  # fmt: skip
+    try:
+        body = parsed_body(LedgerTransactionBody, raw)
+    except RequestValidationError as exc:
+        raise RequestValidationError([*problems, *exc.errors()]) from None
+    if problems:
+        raise RequestValidationError(problems)
+    return caller, body
 
 
 @router.post("/loan-accounts", status_code=201)

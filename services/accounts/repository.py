@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, func, insert, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, union_all
 from sqlmodel import Session
 
+from openbank_kit import sql
+from openbank_kit.clock import TenantClock
 from services.accounts.models import (
     Account,
     AccountAccessConsent,
@@ -90,11 +93,62 @@ def booked_and_held_fen(
     return booked_fen, held_fen
 
 
-def add_transaction(session: Session, transaction: LedgerTransaction, postings: Sequence[Posting]) -> None:
-    """Insert-only rows, written at once with Core inserts: nothing about them is updated later, so the ORM's unit
-    of work (identity map, flush ordering) would only cost time on the posting path."""
-    session.execute(insert(LedgerTransaction.__table__).values(**transaction.model_dump()))
-    session.execute(insert(Posting.__table__), [posting.model_dump() for posting in postings])
+def add_transaction(session: Session, transaction: dict, postings: Sequence[dict]) -> None:
+    """Insert-only rows (every column's value), written at once with Core inserts: nothing about them is updated
+    later, so the ORM's unit of work (identity map, flush ordering) would only cost time on the posting path."""
+    session.execute(insert(LedgerTransaction.__table__), transaction)
+    session.execute(insert(Posting.__table__), list(postings))
+
+
+# --- the async posting path's statements (service.post_transaction_async), compiled once per dialect ---------------
+_ACCOUNTS = Account.__table__
+_CLOCK = TenantClock.__table__
+CLOCK_OFFSET = sql.Statement(select(_CLOCK.c.offset_s).where(_CLOCK.c.tenant_id == bindparam("tenant_id")))
+
+
+def posting_reads(tenant_id: str, account_ids: Sequence[str]) -> list[tuple[sql.Statement, dict]]:
+    """One batch's calls: the named customer accounts locked (as `locked_customer_accounts`), then each named account
+    that exists as (account_id, account_class, booked_fen, held_fen, clock_offset_s): the amounts of the ones that are
+    not internal (as `booked_and_held_fen`, read after the locks), the tenant's clock offset (NULL: never moved)."""
+    ids = sorted(set(account_ids))
+    names = {"tenant_id": tenant_id} | {f"a{n}": account_id for n, account_id in enumerate(ids)}
+    lock, read = _posting_reads(len(ids))
+    return [(lock, names), (read, names)]
+
+
+@cache
+def _posting_reads(accounts: int) -> tuple[sql.Statement, sql.Statement]:
+    """The two statements for this many accounts, their ids bound one by one (an IN list would expand per call)."""
+    named = (
+        _ACCOUNTS.c.tenant_id == bindparam("tenant_id"),
+        _ACCOUNTS.c.account_id.in_(
+            [bindparam(f"a{n}", type_=_ACCOUNTS.c.account_id.type) for n in range(accounts)]
+        ),
+    )
+    not_internal = _ACCOUNTS.c.account_class != "INTERNAL"
+    lock = (
+        select(_ACCOUNTS.c.account_id)
+        .where(*named, not_internal)
+        .order_by(_ACCOUNTS.c.account_id)
+        .with_for_update()
+    )
+    postings, holds = Posting.__table__.c, LedgerHold.__table__.c
+    booked = select(func.coalesce(func.sum(postings.amount_fen), 0)).where(
+        postings.tenant_id == _ACCOUNTS.c.tenant_id, postings.account_id == _ACCOUNTS.c.account_id
+    )
+    held = select(func.coalesce(func.sum(holds.amount_fen), 0)).where(
+        holds.tenant_id == _ACCOUNTS.c.tenant_id, holds.account_id == _ACCOUNTS.c.account_id,
+        holds.status == HOLD_PLACED,
+    )  # fmt: skip
+    clock = select(_CLOCK.c.offset_s).where(_CLOCK.c.tenant_id == bindparam("tenant_id"))
+    read = select(
+        _ACCOUNTS.c.account_id,
+        _ACCOUNTS.c.account_class,
+        case((not_internal, booked.scalar_subquery())).label("booked_fen"),  # internal: never summed (hot)
+        case((not_internal, held.scalar_subquery())).label("held_fen"),
+        clock.scalar_subquery().label("clock_offset_s"),
+    ).where(*named)
+    return sql.Statement(lock), sql.Statement(read)
 
 
 def unbalanced_transactions(session: Session, tenant_id: str) -> list[tuple[str, int]]:

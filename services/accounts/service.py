@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlmodel import Session
 
-from openbank_kit.clock import tenant_now
+from openbank_kit import sql
+from openbank_kit.async_db import AsyncDatabase, AsyncUnit
+from openbank_kit.clock import ClockMoved, SeenOffsets, clock_now, tenant_now
 from openbank_kit.db import Database
-from openbank_kit.errors import NotFound
-from openbank_kit.idempotency import IdempotencyStore, StoredResponse
+from openbank_kit.errors import BadRequest, NotFound, ServiceUnavailable
+from openbank_kit.idempotency import (
+    IDEMPOTENCY_HEADER,
+    AsyncIdempotencyStore,
+    IdempotencyStore,
+    StoredResponse,
+)
 from openbank_kit.ids import new_id
 from openbank_kit.money import Money
 from services.accounts import repository
@@ -35,26 +43,11 @@ def post_transaction(
     db: Database, tenant_id: str, caller: str, idempotency_key: str | None, body: LedgerTransactionBody
 ) -> StoredResponse:
     """Post one balanced ledger transaction exactly once per idempotency key."""
-    lines = []
-    for index, posting in enumerate(body.Postings):
-        amount = Money.from_obie(posting.Amount.model_dump(), path=f"Postings[{index}].Amount")
-        sign = 1 if posting.CreditDebitIndicator == "Credit" else -1
-        lines.append(PostingLine(posting.AccountId, sign * amount.fen))
-    lines = check_balanced(lines)
+    lines = _posting_lines(body)
 
     def create(session: Session, now: datetime) -> StoredResponse:
-        transaction, postings = _book(
-            session,
-            tenant_id,
-            now,
-            lines,
-            posted_by=caller,
-            category=body.Category,
-            description=body.Description,
-            counterparty_name=body.CounterpartyName,
-            reference=body.Reference,
-        )
-        return StoredResponse(201, _transaction_body(transaction, postings), transaction.transaction_id)
+        transaction, postings = _book(session, tenant_id, now, lines, posted_by=caller, **_details(body))
+        return _posted(transaction, postings)
 
     return IdempotencyStore(db).run(
         tenant_id=tenant_id,
@@ -64,6 +57,115 @@ def post_transaction(
         body=body.model_dump(),
         create=create,
     )
+
+
+async def post_transaction_async(
+    adb: AsyncDatabase,
+    offsets: SeenOffsets,
+    tenant_id: str,
+    caller: str,
+    idempotency_key: str | None,
+    body: LedgerTransactionBody,
+) -> StoredResponse:
+    """`post_transaction` on the event loop (the internal route's path), with the same rules, rows and answers.
+
+    Two round trips on PostgreSQL: the key's claim, the customer accounts locked, then every named account's class,
+    booked and held amounts and the tenant's clock, in one pipeline; then the transaction, its postings and the
+    stored answer as one statement, with the COMMIT. The time is guessed from the clock offset this process last saw
+    for the tenant; the first batch reads it again, and a wrong guess rolls back and starts over."""
+    lines = _posting_lines(body)
+    reads = repository.posting_reads(tenant_id, [line.account_id for line in lines])
+    offset_s, read_now = offsets.get(tenant_id), False
+    for _attempt in range(3):
+        create = partial(_book_async, tenant_id, caller, body, lines, reads, offset_s)
+        try:
+            return await _post_once(adb, tenant_id, caller, idempotency_key, body, create, offset_s, read_now)
+        except ClockMoved as moved:
+            offset_s, read_now = moved.offset_s, True
+            offsets.learn(tenant_id, offset_s)
+    raise ServiceUnavailable(message="the sandbox clock kept moving; retry")
+
+
+async def _post_once(
+    adb: AsyncDatabase, tenant_id: str, caller: str, key: str | None, body: LedgerTransactionBody, create,
+    offset_s: int, read_now: bool,
+) -> StoredResponse:  # fmt: skip
+    """One try at the time of `offset_s`. A replay (or the key with another body) is judged before `create` reads
+    the clock: unless the offset was read in this request, it is read again (the key may have expired meanwhile)."""
+    try:
+        stored = await AsyncIdempotencyStore(adb).run(
+            tenant_id=tenant_id, client_id=caller, operation=POST_TRANSACTION, key=key, body=body.model_dump(),
+            create=create, now=clock_now(offset_s),
+        )  # fmt: skip
+    except BadRequest as exc:
+        if exc.path == IDEMPOTENCY_HEADER and not read_now:
+            await _check_clock(adb, tenant_id, offset_s)
+        raise
+    if stored.replayed and not read_now:
+        await _check_clock(adb, tenant_id, offset_s)
+    return stored
+
+
+async def _check_clock(adb: AsyncDatabase, tenant_id: str, offset_s: int) -> None:
+    async with adb.unit(write=False) as unit:
+        (found,) = await unit.run((repository.CLOCK_OFFSET, {"tenant_id": tenant_id}))
+    actual_s = found.scalar() or 0
+    if actual_s != offset_s:
+        raise ClockMoved(actual_s)
+
+
+async def _book_async(
+    tenant_id: str, caller: str, body: LedgerTransactionBody, lines: list[PostingLine],
+    reads: list[tuple[sql.Statement, dict]], offset_s: int, unit: AsyncUnit, now: datetime,
+) -> StoredResponse:  # fmt: skip
+    """`_book` in the key's unit: the locks and reads in its first batch, the rows deferred to its last."""
+    _locked, found = await unit.run(*reads)
+    rows = found.named()
+    if (
+        rows and (rows[0].clock_offset_s or 0) != offset_s
+    ):  # none: every account is unknown, whatever the time
+        raise ClockMoved(rows[0].clock_offset_s or 0)
+    classes = {row.account_id: row.account_class for row in rows}
+    _check_known([line.account_id for line in lines], classes, _posting_path)
+    checked = [row for row in rows if row.account_class != "INTERNAL"]
+    before = {row.account_id: int(row.booked_fen) for row in checked}
+    held = {row.account_id: int(row.held_fen) for row in checked}
+    transaction, postings = _transaction_rows(
+        tenant_id, now, lines, classes, before, held, posted_by=caller, **_details(body)
+    )
+    unit.defer(sql.insert_statement(LedgerTransaction.__table__), transaction)
+    for posting in postings:
+        unit.defer(sql.insert_statement(Posting.__table__), posting)
+    return _posted(transaction, postings)
+
+
+def _posting_lines(body: LedgerTransactionBody) -> list[PostingLine]:
+    """The body's legs as signed amounts in fen, balanced (checked before anything is read)."""
+    lines = []
+    for index, posting in enumerate(body.Postings):
+        amount = Money.from_obie(posting.Amount.model_dump(), path=f"Postings[{index}].Amount")
+        sign = 1 if posting.CreditDebitIndicator == "Credit" else -1
+        lines.append(PostingLine(posting.AccountId, sign * amount.fen))
+    return check_balanced(lines)
+
+
+def _details(body: LedgerTransactionBody) -> dict:
+    return {"category": body.Category, "description": body.Description,
+            "counterparty_name": body.CounterpartyName, "reference": body.Reference}  # fmt: skip
+
+
+def _posted(transaction: dict, postings: list[dict]) -> StoredResponse:
+    return StoredResponse(201, _transaction_body(transaction, postings), transaction["transaction_id"])
+
+
+def _posting_path(index: int) -> str:
+    return f"Postings[{index}].AccountId"
+
+
+def _check_known(account_ids: list[str], found, path_of) -> None:
+    for index, account_id in enumerate(account_ids):
+        if account_id not in found:
+            raise UnknownAccount(message=f"unknown account {account_id}", path=path_of(index))
 
 
 def _lock_accounts(session: Session, tenant_id: str, account_ids: list[str], path_of) -> dict:
@@ -81,9 +183,7 @@ def _lock_accounts(session: Session, tenant_id: str, account_ids: list[str], pat
     rest = [account_id for account_id in account_ids if account_id not in accounts]
     if rest:
         accounts.update(repository.accounts_by_id(session, tenant_id, rest, for_update=False))
-    for index, account_id in enumerate(account_ids):
-        if account_id not in accounts:
-            raise UnknownAccount(message=f"unknown account {account_id}", path=path_of(index))
+    _check_known(account_ids, accounts, path_of)
     return accounts
 
 
@@ -99,40 +199,65 @@ def _book(
     counterparty_name: str | None = None,
     reference: str | None = None,
     releasing_hold_fen: dict[str, int] | None = None,
-) -> tuple[LedgerTransaction, list[Posting]]:
+) -> tuple[dict, list[dict]]:
     """Check the balance rules under lock and add one balanced transaction (the caller commits)."""
     account_ids = [line.account_id for line in lines]
-    accounts = _lock_accounts(session, tenant_id, account_ids, lambda index: f"Postings[{index}].AccountId")
-    checked = [account_id for account_id, account in accounts.items() if account.account_class != "INTERNAL"]
+    accounts = _lock_accounts(session, tenant_id, account_ids, _posting_path)
+    classes = {account_id: account.account_class for account_id, account in accounts.items()}
+    checked = [account_id for account_id, account_class in classes.items() if account_class != "INTERNAL"]
     before, held = repository.booked_and_held_fen(session, tenant_id, checked)  # under the locks just taken
     for account_id, amount_fen in (releasing_hold_fen or {}).items():
         held[account_id] -= amount_fen  # the hold being captured stops counting as it turns into the posting
-    classes = {account_id: account.account_class for account_id, account in accounts.items()}
+    transaction, postings = _transaction_rows(
+        tenant_id, now, lines, classes, before, held, posted_by=posted_by, category=category,
+        description=description, counterparty_name=counterparty_name, reference=reference,
+    )  # fmt: skip
+    repository.add_transaction(session, transaction, postings)
+    return transaction, postings
+
+
+def _transaction_rows(
+    tenant_id: str,
+    now: datetime,
+    lines: list[PostingLine],
+    classes: dict[str, str],
+    before: dict[str, int],
+    held: dict[str, int],
+    *,
+    posted_by: str,
+    category: str,
+    description: str,
+    counterparty_name: str | None,
+    reference: str | None,
+) -> tuple[dict, list[dict]]:
+    """The balance rules over what was read under the locks (`before`, `held`: the accounts that are not internal),
+    then the rows of one balanced transaction: every column of `ledger_transaction` and of each `posting`."""
     check_loan_poster(classes, posted_by)
     check_balances_after([line for line in lines if line.account_id in before], before, classes, held)
     transaction_id = new_id("ltx")
-    transaction = LedgerTransaction(
-        tenant_id=tenant_id,
-        transaction_id=transaction_id,
-        booked_at=now,
-        value_date=now.date(),
-        category=category,
-        description=description,
-        counterparty_name=counterparty_name,
-        reference=reference,
-    )
+    transaction = {
+        "tenant_id": tenant_id,
+        "transaction_id": transaction_id,
+        "booked_at": now,
+        "value_date": now.date(),
+        "category": category,
+        "description": description,
+        "counterparty_name": counterparty_name,
+        "counterparty_account_number": None,
+        "merchant_category_code": None,
+        "reference": reference,
+    }
     postings = [
-        Posting(
-            tenant_id=tenant_id,
-            posting_id=f"{transaction_id}-{number}",
-            transaction_id=transaction_id,
-            account_id=line.account_id,
-            amount_fen=line.amount_fen,
-        )
+        {
+            "tenant_id": tenant_id,
+            "account_id": line.account_id,
+            "posting_id": f"{transaction_id}-{number}",
+            "transaction_id": transaction_id,
+            "amount_fen": line.amount_fen,
+        }
         for number, line in enumerate(lines, start=1)
     ]
-    assert sum(p.amount_fen for p in postings) == 0  # checked in the domain; asserted again before writing
-    repository.add_transaction(session, transaction, postings)
+    assert sum(p["amount_fen"] for p in postings) == 0  # checked in the domain; asserted again before writing
     return transaction, postings
 
 
@@ -202,7 +327,7 @@ def capture_hold(
         hold.status, hold.status_updated_at, hold.transaction_id = (
             HOLD_CAPTURED,
             now,
-            transaction.transaction_id,
+            transaction["transaction_id"],
         )
         session.add(hold)
         return StoredResponse(
@@ -290,17 +415,17 @@ def ledger_check(db: Database, tenant_id: str) -> dict:
         }
 
 
-def _transaction_body(transaction: LedgerTransaction, postings: list[Posting]) -> dict:
+def _transaction_body(transaction: dict, postings: list[dict]) -> dict:
     return {
-        "TransactionId": transaction.transaction_id,
-        "BookedAt": transaction.booked_at.isoformat(),
-        "Category": transaction.category,
+        "TransactionId": transaction["transaction_id"],
+        "BookedAt": transaction["booked_at"].isoformat(),
+        "Category": transaction["category"],
         "Postings": [
             {
-                "PostingId": posting.posting_id,
-                "AccountId": posting.account_id,
-                "CreditDebitIndicator": "Credit" if posting.amount_fen > 0 else "Debit",
-                "Amount": Money.from_fen(abs(posting.amount_fen)).to_obie(),
+                "PostingId": posting["posting_id"],
+                "AccountId": posting["account_id"],
+                "CreditDebitIndicator": "Credit" if posting["amount_fen"] > 0 else "Debit",
+                "Amount": Money.from_fen(abs(posting["amount_fen"])).to_obie(),
             }
             for posting in postings
         ],

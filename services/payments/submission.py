@@ -24,7 +24,7 @@ import anyio
 from openbank_kit import sql
 from openbank_kit.async_db import AsyncDatabase, AsyncUnit
 from openbank_kit.caller import Caller
-from openbank_kit.clock import SeenOffsets, clock_now
+from openbank_kit.clock import ClockMoved, SeenOffsets, clock_now
 from openbank_kit.db import Database
 from openbank_kit.errors import ServiceUnavailable
 from openbank_kit.http_client import ServiceClient
@@ -36,11 +36,6 @@ from services.payments.events.models import EventDelivery
 from services.payments.events.outbox import RESOURCE_UPDATE, new_delivery, payment_event, pushed
 from services.payments.models import DomesticPayment, DomesticPaymentConsent
 from services.payments.outflow import outflow_breach
-
-
-class _ClockMoved(Exception):
-    def __init__(self, offset_s: int) -> None:
-        self.offset_s = offset_s
 
 
 class _NotHere(Exception):
@@ -67,7 +62,7 @@ async def create_payment(
                 create=partial(_submit, caller, consent_id, body, offset_s, issuer, made),
             )  # fmt: skip
             break
-        except _ClockMoved as moved:
+        except ClockMoved as moved:
             offsets.learn(caller.tenant_id, moved.offset_s)
         except _NotHere:
             return await anyio.to_thread.run_sync(
@@ -112,7 +107,7 @@ async def _submit(
     for row in locked.named():
         fields = row._asdict()
         if (fields.pop("clock_offset_s") or 0) != offset_s:
-            raise _ClockMoved(row.clock_offset_s or 0)  # every time limit was judged at the wrong time
+            raise ClockMoved(row.clock_offset_s or 0)  # every time limit was judged at the wrong time
         subscribed = {name: fields.pop(f"s_{name}") for name in repository.SUBSCRIPTION_COLUMNS}
         if subscribed["subscription_id"] is not None:
             subscription = SimpleNamespace(**subscribed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -132,6 +133,61 @@ def test_unbalanced_or_malformed_postings_are_400_with_the_path(stack, new_tenan
     body["Postings"][1]["AccountId"] = "ACC-NOPE"
     response = _post(stack, tenant_id, body, key="unknown-account")
     assert response.status_code == 404
+
+
+def test_an_unknown_account_is_refused_at_its_leg_and_leaves_the_key_unused(stack, new_tenant):
+    tenant_id, _ = new_tenant()
+    body = _body("3.00")
+    body["Postings"].insert(1, {**body["Postings"][1], "AccountId": "ACC-NOPE"})
+    body["Postings"][0]["Amount"]["Amount"] = "6.00"
+    count = _transaction_count(stack, tenant_id)
+    refused = _post(stack, tenant_id, body, key="nope-1")
+    assert refused.status_code == 404, refused.text
+    assert refused.json()["Errors"][0]["Path"] == "Postings[1].AccountId"
+    assert _transaction_count(stack, tenant_id) == count
+    assert (
+        _post(stack, tenant_id, _body("3.00"), key="nope-1").status_code == 201
+    )  # the refusal claimed nothing
+
+
+def test_a_key_stored_by_the_synchronous_path_replays_on_the_route(stack, new_tenant):
+    """Same operation, client and body digest: keys the sync path stored (before the route went async) still
+    answer the same."""
+    tenant_id, _ = new_tenant()
+    body = _body("4.00")
+    stored = service.post_transaction(
+        stack.db("accounts"), tenant_id, "payments", "old-key", LedgerTransactionBody.model_validate(body)
+    )
+    count = _transaction_count(stack, tenant_id)
+    headers = {**stack.internal_headers, "x-idempotency-key": "old-key", "x-openbank-service": "payments"}
+    path = f"/internal/v1/tenants/{tenant_id}/ledger/transactions"
+    replayed = stack.services["accounts"].post(path, json=body, headers=headers)
+    assert replayed.status_code == 201 and replayed.json() == stored.body
+    other = stack.services["accounts"].post(path, json=_body("5.00"), headers=headers)
+    assert other.status_code == 400 and other.json()["Errors"][0]["Path"] == "x-idempotency-key"
+    assert _transaction_count(stack, tenant_id) == count
+
+
+def test_postings_are_booked_at_the_tenant_clock_as_it_moves(stack, new_tenant):
+    """The route guesses the tenant's time from the clock offset it last saw; a moved clock is found and used, for
+    a replay's expiry as for a new posting's time."""
+    tenant_id, token = new_tenant()
+
+    def advance(days: int) -> None:
+        moved = stack.gateway.post(
+            "/sandbox/v1/clock/advance", json={"Days": days}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert moved.status_code == 200, moved.text
+
+    first = _post(stack, tenant_id, _body(), key="day-key").json()
+    advance(3)
+    again = _post(stack, tenant_id, _body(), key="day-key").json()  # the same body, but the key has expired
+    advance(2)
+    later = _post(stack, tenant_id, _body(), key="new-key").json()
+    assert again["TransactionId"] != first["TransactionId"]
+    booked = [datetime.fromisoformat(answer["BookedAt"]) for answer in (first, again, later)]
+    assert timedelta(days=3) <= booked[1] - booked[0] < timedelta(days=3, minutes=1)
+    assert timedelta(days=5) <= booked[2] - booked[0] < timedelta(days=5, minutes=1)
 
 
 def test_internal_routes_refuse_callers_without_the_internal_token(stack, new_tenant):

@@ -85,7 +85,9 @@ def test_the_annual_limit_counts_the_earlier_days_of_the_year_only(counters):
     code, reason = _count(db, tenant_id, "ACC-III", "III", "CUS3", 1, date(2026, 12, 9))
     assert code == "AM14" and reason.startswith("CLASS_III_ANNUAL_OUTFLOW_LIMIT")
     accounts, customers = _totals(db, tenant_id)
-    assert accounts[("ACC-III", date(2026, 12, 9))] == 0 and customers.get(("CUS3", date(2026, 12, 9)), 0) == 0
+    assert (
+        accounts[("ACC-III", date(2026, 12, 9))] == 0 and customers.get(("CUS3", date(2026, 12, 9)), 0) == 0
+    )
     assert _count(db, tenant_id, "ACC-III", "III", "CUS3", 200_000, date(2027, 1, 1)) is None  # a new year
 
 

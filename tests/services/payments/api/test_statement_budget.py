@@ -1,7 +1,8 @@
 """How many SQL statements one same-bank payment costs in each service (the benchmark's main figure).
 
-Counted with a `before_cursor_execute` listener on each service's engines while `POST /domestic-payments` runs:
-the first payment of the debtor's day (the day counters are created) and a later one. The budgets are upper bounds
+Counted with a `before_cursor_execute` listener on each service's engines, and what its async units send
+(`AsyncDatabase.observers`: those statements bypass the engines), while `POST /domestic-payments` runs: the first
+payment of the debtor's day (the day counters are created) and a later one. The budgets are upper bounds
 that keep the hot path from growing back unnoticed (before the cuts of docs/payments.md "Benchmark": 37 statements in
 payments for the first payment of the day, 29-30 for a later one, 10 in accounts).
 """
@@ -15,7 +16,9 @@ from sqlalchemy import event
 
 # Per same-bank payment, a debtor's later payment of the day (PostgreSQL and SQLite alike).
 PAYMENTS_STATEMENT_BUDGET = 15
-ACCOUNTS_STATEMENT_BUDGET = 8
+# The ledger posting: the key's claim, the accounts' locks, their amounts and the clock, then the writes with the
+# stored answer, which PostgreSQL gets as one statement (openbank_kit.sql.Bundle) and SQLite one by one.
+ACCOUNTS_STATEMENT_BUDGET = {"postgresql": 4, "sqlite": 7}
 
 
 @contextmanager
@@ -23,6 +26,7 @@ def counted(stack, service: str) -> Iterator[list[str]]:
     """The SQL statements the service runs inside the block (transaction control excluded)."""
     db = stack.db(service)
     engines = {id(db.engine): db.engine, id(db.write_engine): db.write_engine}.values()
+    observers = stack.services[service].app.state.adb.observers
     statements: list[str] = []
 
     def listener(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
@@ -31,9 +35,11 @@ def counted(stack, service: str) -> Iterator[list[str]]:
 
     for engine in engines:
         event.listen(engine, "before_cursor_execute", listener)
+    observers.append(statements.extend)
     try:
         yield statements
     finally:
+        observers.remove(statements.extend)
         for engine in engines:
             event.remove(engine, "before_cursor_execute", listener)
 
@@ -63,6 +69,8 @@ def test_a_same_bank_payment_stays_within_its_statement_budget(pisp, capsys):
             f"later payments {len(later_payments)}, accounts {len(later_accounts)}"
         )
     assert len(later_payments) <= PAYMENTS_STATEMENT_BUDGET, "\n".join(later_payments)
-    assert len(later_accounts) <= ACCOUNTS_STATEMENT_BUDGET, "\n".join(later_accounts)
+    assert len(later_accounts) <= ACCOUNTS_STATEMENT_BUDGET[pisp.stack.db("accounts").dialect], "\n".join(
+        later_accounts
+    )
     assert len(first_payments) <= PAYMENTS_STATEMENT_BUDGET, "\n".join(first_payments)
     assert pisp.ledger_balanced()
