@@ -72,6 +72,7 @@ class Posting(SQLModel, table=True):
     __tablename__ = "posting"
     # The primary key leads with the account: postings are read by account (balances, statements), and one
     # index instead of two halves the cost of copying a tenant's world. Posting ids are "<transaction_id>-<n>".
+    # On PostgreSQL the key's index also INCLUDEs amount_fen (migration 0005): balances are index-only sums.
     tenant_id: str = Field(primary_key=True, max_length=64)
     account_id: str = Field(primary_key=True, max_length=40)
     posting_id: str = Field(primary_key=True, max_length=44)
