@@ -19,6 +19,7 @@ from openbank_kit.settings import KitSettings, load_settings
 
 PG_ADMIN_URL = os.environ.get("OPENBANK_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_ADMIN_URL else ["sqlite"]
+TEST_POOL_SIZE = 4  # per pool of each service (the sync engine: twice that with its overflow)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -36,6 +37,8 @@ def test_settings(backend, tmp_path_factory) -> Iterator[KitSettings]:
         overrides["database_url"] = pg_admin.create_database(PG_ADMIN_URL, name)
         # The "real" layout: PostgreSQL and Redis together (replay caches, later rate limits).
         overrides["redis_url"] = os.environ.get("OPENBANK_TEST_REDIS_URL")
+        # Two workers share one server (100 connections): each service keeps sync and async pools for the session.
+        overrides["db_pool_size"] = TEST_POOL_SIZE
     yield load_settings(**overrides)
     if name:
         pg_admin.drop_database(PG_ADMIN_URL, name)

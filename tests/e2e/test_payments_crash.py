@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from loadtests import payments_bench
 from loadtests.processes import BenchStack
+from tests.conftest import TEST_POOL_SIZE
 from tests.services.payments.api.test_events import Receiver
 
 PAYMENTS = 96
@@ -30,6 +31,7 @@ CRASH_ENV = {
     "OPENBANK_WORLD_RETAIL_CUSTOMERS": "40",
     "OPENBANK_WORLD_SMES": "4",
     "OPENBANK_EVENT_LEASE_S": "8",
+    "OPENBANK_DB_POOL_SIZE": str(TEST_POOL_SIZE),  # the other test worker shares the server's 100 connections
 }
 pytestmark = pytest.mark.skipif(
     not os.environ.get("OPENBANK_TEST_DATABASE_URL"), reason="the crash test runs on PostgreSQL"
