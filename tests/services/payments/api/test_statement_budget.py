@@ -14,8 +14,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-# Per same-bank payment, a debtor's later payment of the day (PostgreSQL and SQLite alike).
-PAYMENTS_STATEMENT_BUDGET = 15
+# Per same-bank payment (the route's async path, services/payments/submission.py): the claim, the consent's lock with
+# the clock and subscription, the two day counters and the year's earlier days; the payment's writes with the stored
+# answer; the outcome with its event. PostgreSQL gets each group of writes as one statement, SQLite one by one.
+PAYMENTS_STATEMENT_BUDGET = {"postgresql": 7, "sqlite": 11}
 # The ledger posting: the key's claim, the accounts' locks, their amounts and the clock, then the writes with the
 # stored answer, which PostgreSQL gets as one statement (openbank_kit.sql.Bundle) and SQLite one by one.
 ACCOUNTS_STATEMENT_BUDGET = {"postgresql": 4, "sqlite": 7}
@@ -68,9 +70,10 @@ def test_a_same_bank_payment_stays_within_its_statement_budget(pisp, capsys):
             f"first of the day payments {len(first_payments)}, accounts {len(first_accounts)}; "
             f"later payments {len(later_payments)}, accounts {len(later_accounts)}"
         )
-    assert len(later_payments) <= PAYMENTS_STATEMENT_BUDGET, "\n".join(later_payments)
+    budget = PAYMENTS_STATEMENT_BUDGET[pisp.stack.db("payments").dialect]
+    assert len(later_payments) <= budget, "\n".join(later_payments)
     assert len(later_accounts) <= ACCOUNTS_STATEMENT_BUDGET[pisp.stack.db("accounts").dialect], "\n".join(
         later_accounts
     )
-    assert len(first_payments) <= PAYMENTS_STATEMENT_BUDGET, "\n".join(first_payments)
+    assert len(first_payments) <= budget, "\n".join(first_payments)
     assert pisp.ledger_balanced()
