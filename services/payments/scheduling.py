@@ -31,7 +31,6 @@ from openbank_kit.idempotency import IdempotencyStore, StoredResponse, validate_
 from openbank_kit.ids import new_id
 from openbank_kit.money import Money
 from services.payments import ledger
-from services.payments.domain.errors import ConsentNotUsable, PaymentMismatch
 from services.payments.domain.schedules import Schedule, UnsupportedFrequency, parse_frequency
 from services.payments.domain.states import transition
 from services.payments.events.outbox import CONSENT_REVOKED, RESOURCE_UPDATE, record_event
@@ -51,6 +50,7 @@ from services.payments.service import (
     _chosen_debtor,
     _without_none,
     check_account,
+    check_authorised_for,
     refusal_reason,
 )
 
@@ -556,13 +556,7 @@ def create_order(
         if (consent is None or consent.client_id != caller.client_id or consent.customer_id != caller.subject
                 or consent.kind != kind_name):  # fmt: skip
             raise Forbidden(message="the consent is not this client's or not of this kind")
-        status = consent_status(consent, now)
-        if status != "AUTH":
-            raise ConsentNotUsable(message=f"the consent is {status}, not AUTH: it cannot be used")
-        if body["Data"]["Initiation"] != consent.initiation:
-            raise PaymentMismatch(message="the Initiation differs from the consent's", path="Data.Initiation")
-        if body["Risk"] != consent.risk:
-            raise PaymentMismatch(message="the Risk differs from the consent's", path="Risk")
+        check_authorised_for(consent_status(consent, now), consent, body)
         assert consent.debtor_account_id is not None and consent.customer_id is not None
         assert consent.first_due_at > now  # the consent expires at the first due time at the latest
         order = ScheduledOrder(

@@ -411,7 +411,11 @@ def check_usable(consent: DomesticPaymentConsent | None, caller: Caller, body: d
     """The consent (read under its lock) can pay this request now, or the OBIE error."""
     if consent is None or consent.client_id != caller.client_id or consent.customer_id != caller.subject:
         raise Forbidden(message="the consent is not this client's")
-    status = consent_status(consent, now)
+    check_authorised_for(consent_status(consent, now), consent, body)
+
+
+def check_authorised_for(status: str, consent, body: dict) -> None:
+    """A consent (of the caller's, `status` as of now) that can pay this very request, or the OBIE error."""
     if status != "AUTH":
         raise ConsentNotUsable(message=f"the consent is {status}, not AUTH: it cannot be used")
     if body["Data"]["Initiation"] != consent.initiation:
