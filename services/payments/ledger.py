@@ -16,6 +16,7 @@ from openbank_kit.http_client import ServiceCallError, ServiceClient
 LEDGER_CALLER = "payments"
 LEDGER_IN_PROGRESS_RETRIES = 40  # a concurrent duplicate of our own posting is finishing: wait up to ~2 s
 LEDGER_IN_PROGRESS_WAIT_S = 0.05
+_UNREACHABLE = "the ledger cannot be reached now; retry later"
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def _call(accounts: ServiceClient, method: str, path: str, **kwargs):
     try:
         return accounts.request(method, path, **kwargs)
     except ServiceCallError:
-        raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
+        raise ServiceUnavailable(message=_UNREACHABLE) from None
 
 
 def account_by_number(accounts: ServiceClient, tenant_id: str, number: str) -> dict | None:
@@ -105,7 +106,7 @@ async def post_async(accounts: ServiceClient, tenant_id: str, key: str, posting:
         try:
             response = await accounts.arequest(*args, **kwargs)
         except ServiceCallError:
-            raise ServiceUnavailable(message="the ledger cannot be reached now; retry later") from None
+            raise ServiceUnavailable(message=_UNREACHABLE) from None
         outcome = _outcome(response)
         if outcome is not None:
             return outcome

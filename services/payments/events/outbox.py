@@ -78,25 +78,24 @@ def record_event(
     return event, True
 
 
+def _payment_event_fields(payment, status: str) -> dict:
+    return {
+        "event_id": f"{payment.payment_id}-{status}", "event_type": RESOURCE_UPDATE,
+        "subject": {"ResourceId": payment.payment_id, "ResourceType": "domestic-payments",
+                    # relative: made absolute with the issuer when the SET is built
+                    "ResourceLinks": [{"Version": "4.0", "Link": f"{PISP}/domestic-payments/{payment.payment_id}"}]},
+    }  # fmt: skip
+
+
 def payment_event(payment, now: datetime, status: str | None = None) -> EventRecord:
     """The resource-update event of a domestic payment's status (`status`: the one it is getting). A payment reaches
     each status at most once (PAYMENT_TRANSITIONS, decided under the payment row's lock): the EventId
     `<payment id>-<status>` is new."""
-    return new_event(
-        tenant_id=payment.tenant_id, client_id=payment.client_id,
-        event_id=f"{payment.payment_id}-{status or payment.status}",
-        event_type=RESOURCE_UPDATE,
-        subject={"ResourceId": payment.payment_id, "ResourceType": "domestic-payments",
-                 # relative: made absolute with the issuer when the SET is built
-                 "ResourceLinks": [{"Version": "4.0", "Link": f"{PISP}/domestic-payments/{payment.payment_id}"}]},
-        occurred_at=now,
-    )  # fmt: skip
+    fields = _payment_event_fields(payment, status or payment.status)
+    return new_event(tenant_id=payment.tenant_id, client_id=payment.client_id, occurred_at=now, **fields)
 
 
 def payment_status_changed(session: Session, payment, now: datetime) -> None:
     """A domestic payment got (or was created with) a status: one resource-update event per status reached."""
-    event = payment_event(payment, now)
-    record_event(
-        session, tenant_id=event.tenant_id, client_id=event.client_id, event_id=event.event_id,
-        event_type=event.event_type, subject=event.subject, occurred_at=now, known_new=True, need_seq=False,
-    )  # fmt: skip
+    record_event(session, tenant_id=payment.tenant_id, client_id=payment.client_id, occurred_at=now, known_new=True,
+                 need_seq=False, **_payment_event_fields(payment, payment.status))  # fmt: skip
